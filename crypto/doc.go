@@ -1,0 +1,55 @@
+// Package crypto seals values for crumb: keys, key IDs, and the versioned
+// wire format that carries a session inside a cookie.
+//
+// # Keys
+//
+// A [Key] is 32 bytes of uniformly random material. Make one with
+// [GenerateKey], or read one with [ParseKey] from its text form,
+// "crumbkey1_" followed by the key ID, "_" and the secret in base64url. The
+// AEAD key and the 4-byte [KeyID] are both derived from the material with
+// HKDF-SHA256 under their own labels, so the ID reveals nothing about the
+// key. [Key.Derive] gives independent per-purpose subkeys, so one master
+// key can serve several cookies or applications without reusing a key.
+// All-equal and published sample keys are refused ([ErrWeakKey]); there is
+// no password-based constructor.
+//
+// # Wire format
+//
+// A sealed value is
+//
+//	version(1) ‖ chunks(1) ‖ key ID(4) ‖ nonce(24) ‖ ciphertext ‖ tag(16)
+//
+// sealed with XChaCha20-Poly1305 under the key's AEAD key, with a random
+// nonce from crypto/rand. The additional data is the 6-byte header followed
+// by the caller's context ([Context]): at least the cookie name, and
+// whatever else the application binds (a purpose, a tenant). A value sealed
+// for one context never opens in another. The version byte fixes the whole
+// suite; nothing in a value selects an algorithm or a key other than by its
+// ID. The text form ([Encode], [Decode]) is unpadded base64url. The
+// byte-level specification, with test vectors, is docs/FORMAT.md.
+//
+// # Opening
+//
+// [Key.Open] and the keyrings of package rotation check, in this order: the
+// text length, its alphabet, strict and canonical base64, the header
+// (version, chunk count), the key ID (one lookup), then exactly one AEAD
+// open. Each check bounds the work of the next, no input reaches x/crypto
+// in a shape it would panic on, and no key is ever tried that the header
+// does not name.
+//
+// Every failure returns an error matching [ErrInvalid] with the same
+// message. The reason (malformed, unknown key, unauthentic) travels in an
+// [*InvalidError] for logs and metrics; it must never reach the client.
+//
+// # Security model
+//
+// Sealing gives confidentiality and integrity of the whole plaintext and
+// binds the header and context. It does not give freshness: a sealed value
+// can be replayed until whatever expiry its plaintext carries, which is the
+// session layer's business. Poly1305 is not key-committing, which is why a
+// value is only ever opened with the one key its ID names and keys must be
+// uniformly random.
+//
+// XChaCha20-Poly1305 is not FIPS 140 approved: in FIPS 140-only mode
+// (GODEBUG=fips140=only) key construction returns an error.
+package crypto

@@ -1,0 +1,110 @@
+package crypto
+
+import "errors"
+
+// ErrInvalid is the one error for a sealed value that cannot be used: it is
+// malformed, names a key the caller does not hold, or fails authentication.
+// Every such failure matches it with [errors.Is], and its message is the same
+// whatever the cause, so a client cannot learn which check failed. The cause
+// is kept for the operator in an [*InvalidError].
+var ErrInvalid = errors.New("crumb: invalid sealed value")
+
+// ErrKey is returned when key material or a key's text form is malformed:
+// a wrong length, a bad encoding, or a key ID that does not match the key.
+// Its messages never contain key material.
+var ErrKey = errors.New("crumb: invalid key")
+
+// ErrWeakKey is returned for well-formed key material that crumb refuses to
+// use: all bytes equal (all-zero included), or a sample key published in
+// crumb's documentation, test vectors or examples.
+var ErrWeakKey = errors.New("crumb: refusing weak or published sample key")
+
+// ErrRandom is returned by Seal when the randomness source fails, returns
+// too few bytes, or returns an all-zero nonce. With the default source,
+// crypto/rand, it does not happen: Go crashes the program rather than return
+// bad randomness.
+var ErrRandom = errors.New("crumb: randomness source failed")
+
+// ErrTooLong is returned by Seal for a plaintext longer than MaxPlaintext.
+var ErrTooLong = errors.New("crumb: plaintext too long to seal")
+
+// Reason says why a value was rejected as [ErrInvalid]. It is for logs and
+// metrics; never send it to the client.
+type Reason uint8
+
+const (
+	// ReasonUnknown is the zero Reason, for errors that carry none.
+	ReasonUnknown Reason = iota
+	// ReasonMalformed: a wrong length, a byte outside the base64url
+	// alphabet, non-canonical base64, an unknown version or a bad chunk
+	// count. Checked before any key lookup or cryptography.
+	ReasonMalformed
+	// ReasonUnknownKey: the key ID names no key the caller holds. Nothing
+	// was decrypted.
+	ReasonUnknownKey
+	// ReasonUnauthentic: the AEAD tag did not verify (tampering, a value
+	// moved to another context, or a forgery).
+	ReasonUnauthentic
+	// ReasonPayload: the value authenticated, but its plaintext is not a
+	// payload the caller accepts (set by higher layers such as
+	// cookiesession).
+	ReasonPayload
+)
+
+func (r Reason) String() string {
+	switch r {
+	case ReasonMalformed:
+		return "malformed"
+	case ReasonUnknownKey:
+		return "unknown key"
+	case ReasonUnauthentic:
+		return "unauthentic"
+	case ReasonPayload:
+		return "bad payload"
+	default:
+		return "unknown"
+	}
+}
+
+// InvalidError is the concrete error behind [ErrInvalid]. Its Error method
+// returns the same text for every Reason.
+type InvalidError struct {
+	Reason Reason
+}
+
+func (e *InvalidError) Error() string { return ErrInvalid.Error() }
+
+// Is reports whether target is [ErrInvalid].
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+
+// ReasonOf returns the Reason carried by err, or ReasonUnknown if err is not
+// (and does not wrap) an [*InvalidError].
+func ReasonOf(err error) Reason {
+	var ie *InvalidError
+	if errors.As(err, &ie) {
+		return ie.Reason
+	}
+	return ReasonUnknown
+}
+
+// Preallocated errors: rejecting hostile input should not allocate.
+var (
+	errMalformed   = &InvalidError{Reason: ReasonMalformed}
+	errUnknownKey  = &InvalidError{Reason: ReasonUnknownKey}
+	errUnauthentic = &InvalidError{Reason: ReasonUnauthentic}
+)
+
+// Invalid returns the [ErrInvalid] error for reason r. Higher layers use it
+// to reject a value for their own reasons (ReasonPayload) with the same
+// uniform error.
+func Invalid(r Reason) error {
+	switch r {
+	case ReasonMalformed:
+		return errMalformed
+	case ReasonUnknownKey:
+		return errUnknownKey
+	case ReasonUnauthentic:
+		return errUnauthentic
+	}
+	return &InvalidError{Reason: r}
+}

@@ -1,0 +1,220 @@
+package crypto
+
+import (
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/crumbhq/crumb/internal/aead"
+)
+
+// HKDF-SHA256 info labels. Each one is used for exactly one purpose and
+// carries the format version, so no derived value is ever used twice.
+const (
+	labelKeyID  = "crumb/v1/key-id"
+	labelAEAD   = "crumb/v1/aead"
+	labelDerive = "crumb/v1/derive/"
+)
+
+// keyTextPrefix starts the text form of a key. It makes keys easy to spot
+// for people and for secret scanners.
+const keyTextPrefix = "crumbkey1_"
+
+// KeyTextLen is the length of a key's text form.
+const KeyTextLen = len(keyTextPrefix) + 2*KeyIDSize + 1 + 43
+
+// KeyID names a key inside sealed values. It is derived from the key with
+// HKDF under its own label, so it reveals nothing about the key, and it is
+// not secret.
+type KeyID [KeyIDSize]byte
+
+// String returns the ID as 8 lowercase hexadecimal digits.
+func (id KeyID) String() string { return hex.EncodeToString(id[:]) }
+
+// ParseKeyID parses the form printed by [KeyID.String].
+func ParseKeyID(s string) (KeyID, error) {
+	var id KeyID
+	if len(s) != 2*KeyIDSize || strings.ToLower(s) != s {
+		return id, fmt.Errorf("%w: key ID must be %d lowercase hex digits", ErrKey, 2*KeyIDSize)
+	}
+	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
+		return id, fmt.Errorf("%w: key ID must be %d lowercase hex digits", ErrKey, 2*KeyIDSize)
+	}
+	return id, nil
+}
+
+// A Key is 32 bytes of secret key material with its ID. The AEAD key that
+// seals values is derived from it with HKDF ("crumb/v1/aead"), and so is the
+// ID ("crumb/v1/key-id"); the material itself encrypts nothing.
+//
+// A Key is immutable and safe for concurrent use. Its String method prints
+// only the ID: formatting a Key with the fmt or log packages never reveals
+// the secret. Use [Key.SecretText] to export it.
+type Key struct {
+	id     KeyID
+	secret [KeySize]byte
+	aead   *aead.AEAD
+}
+
+// GenerateKey returns a new random key from crypto/rand.
+func GenerateKey() (*Key, error) {
+	var secret [KeySize]byte
+	rand.Read(secret[:]) // never fails: Go crashes the program instead (go.dev/issue/66821)
+	return NewKey(secret[:])
+}
+
+// NewKey returns the key for 32 bytes of uniformly random secret material,
+// such as bytes from crypto/rand. It does not keep a reference to secret.
+//
+// It returns an error matching [ErrKey] if secret is not 32 bytes, and one
+// matching [ErrWeakKey] if all its bytes are equal or it is a sample key
+// published with crumb. Passwords and other low-entropy secrets must not be
+// used: there is deliberately no password-based constructor.
+func NewKey(secret []byte) (*Key, error) {
+	if len(secret) != KeySize {
+		return nil, fmt.Errorf("%w: key material must be %d bytes, got %d", ErrKey, KeySize, len(secret))
+	}
+	if weak(secret) {
+		return nil, ErrWeakKey
+	}
+	return newKey(secret)
+}
+
+// newKey derives the ID and AEAD of secret without the weak-key check. Only
+// test vectors, which use published keys on purpose, call it directly.
+func newKey(secret []byte) (*Key, error) {
+	k := &Key{}
+	copy(k.secret[:], secret)
+	id, err := hkdf.Key(sha256.New, secret, nil, labelKeyID, KeyIDSize)
+	if err != nil {
+		return nil, err
+	}
+	copy(k.id[:], id)
+	ak, err := hkdf.Key(sha256.New, secret, nil, labelAEAD, aead.KeySize)
+	if err != nil {
+		return nil, err
+	}
+	k.aead, err = aead.New(ak)
+	if err != nil {
+		// FIPS 140-only mode refuses XChaCha20-Poly1305.
+		return nil, fmt.Errorf("crumb: XChaCha20-Poly1305 unavailable: %v", err)
+	}
+	return k, nil
+}
+
+// weak reports whether secret is all one byte value or a published sample.
+func weak(secret []byte) bool {
+	same := 1
+	for _, b := range secret[1:] {
+		same &= subtle.ConstantTimeByteEq(b, secret[0])
+	}
+	if same == 1 {
+		return true
+	}
+	for _, s := range sampleSecrets {
+		if subtle.ConstantTimeCompare(secret, s[:]) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// ID returns the key's ID.
+func (k *Key) ID() KeyID { return k.id }
+
+// String returns a description of the key that names its ID and never its
+// secret, such as "crumb key 7f3a09c2".
+func (k *Key) String() string { return "crumb key " + k.id.String() }
+
+// GoString is like String, so that %#v does not print the secret either.
+func (k *Key) GoString() string { return k.String() }
+
+// SecretText returns the key's text form: "crumbkey1_", the 8-digit hex key
+// ID, "_", and the 32 secret bytes in unpadded base64url (62 characters in
+// all). [ParseKey] reads it back. The text is the secret itself: store it
+// like a password and never log it.
+func (k *Key) SecretText() string {
+	var b strings.Builder
+	b.Grow(KeyTextLen)
+	b.WriteString(keyTextPrefix)
+	b.WriteString(k.id.String())
+	b.WriteByte('_')
+	b.WriteString(base64.RawURLEncoding.EncodeToString(k.secret[:]))
+	return b.String()
+}
+
+// ParseKey parses the text form written by [Key.SecretText]. It checks the
+// prefix, the length, the strict base64url encoding of the secret, that the
+// key ID matches the secret (a typo or truncation is caught here), and
+// rejects weak keys as [NewKey] does. Its errors never contain the input.
+func ParseKey(text string) (*Key, error) {
+	if len(text) != KeyTextLen || !strings.HasPrefix(text, keyTextPrefix) || text[KeyTextLen-44] != '_' {
+		return nil, fmt.Errorf("%w: not a crumb key (want %q, 8 hex digits, '_' and 43 base64url characters)", ErrKey, keyTextPrefix)
+	}
+	id, err := ParseKeyID(text[len(keyTextPrefix) : len(keyTextPrefix)+2*KeyIDSize])
+	if err != nil {
+		return nil, err
+	}
+	enc := text[KeyTextLen-43:]
+	if !isBase64URL(enc) {
+		return nil, fmt.Errorf("%w: secret is not unpadded base64url", ErrKey)
+	}
+	var secret [KeySize]byte
+	n, err := strictB64.Decode(secret[:], []byte(enc))
+	if err != nil || n != KeySize {
+		return nil, fmt.Errorf("%w: secret is not canonical base64url of 32 bytes", ErrKey)
+	}
+	k, err := NewKey(secret[:])
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare(k.id[:], id[:]) != 1 {
+		return nil, fmt.Errorf("%w: key ID does not match the key (mistyped or truncated?)", ErrKey)
+	}
+	return k, nil
+}
+
+// Derive returns the subkey of k for purpose, derived with HKDF-SHA256 under
+// the label "crumb/v1/derive/" + purpose. Different purposes give
+// independent keys with different IDs, so one master key can serve several
+// cookies or applications without any key being used twice. The purpose
+// must not be empty.
+func (k *Key) Derive(purpose string) (*Key, error) {
+	if purpose == "" {
+		return nil, fmt.Errorf("%w: empty derivation purpose", ErrKey)
+	}
+	sub, err := hkdf.Key(sha256.New, k.secret[:], nil, labelDerive+purpose, KeySize)
+	if err != nil {
+		return nil, err
+	}
+	return newKey(sub)
+}
+
+// Equal reports whether k and other hold the same secret, in constant time.
+func (k *Key) Equal(other *Key) bool {
+	if k == nil || other == nil {
+		return k == other
+	}
+	return subtle.ConstantTimeCompare(k.secret[:], other.secret[:]) == 1
+}
+
+// readNonce fills nonce from r, refusing short reads and an all-zero nonce.
+func readNonce(r io.Reader, nonce []byte) error {
+	if _, err := io.ReadFull(r, nonce); err != nil {
+		return fmt.Errorf("%w: %v", ErrRandom, err)
+	}
+	var acc byte
+	for _, b := range nonce {
+		acc |= b
+	}
+	if acc == 0 {
+		return fmt.Errorf("%w: all-zero nonce", ErrRandom)
+	}
+	return nil
+}

@@ -1,0 +1,227 @@
+package rotation
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/crumbhq/crumb/crypto"
+)
+
+// The key list format, read by ParseKeys, FromEnv, LoadFile and FileSource,
+// is one key per entry, entries separated by newlines or semicolons:
+//
+//	# lines starting with '#' and blank entries are ignored
+//	primary      crumbkey1_7f3a09c2_<43 characters>
+//	decrypt-only crumbkey1_1b2c3d4e_<43 characters> demoted=2026-11-20T10:00:00Z
+//
+// Each entry is a state ("primary" or "decrypt-only"), whitespace, a key in
+// the text form of [crypto.Key.SecretText] (which carries the key ID), and
+// optional attributes added=<RFC 3339 time> and demoted=<RFC 3339 time>
+// that feed [Keyring.PromoteAt] and [Keyring.RetireAt]. Exactly one entry
+// is primary. In an environment variable, semicolons keep it on one line:
+//
+//	CRUMB_KEYS="primary crumbkey1_...; decrypt-only crumbkey1_..."
+
+// ErrNoKeys is returned by FromEnv when the variable is unset or empty.
+var ErrNoKeys = errors.New("rotation: no keys configured")
+
+// ParseError reports a bad entry in a key list. Its message names the
+// source and the entry's line number and says what is wrong, and never
+// contains any part of the input, which may hold secrets.
+type ParseError struct {
+	Source string // file name or environment variable; may be empty
+	Line   int    // 1-based line number
+	Entry  int    // 1-based entry within the line, when a line holds several
+	Err    error
+}
+
+func (e *ParseError) Error() string {
+	src := e.Source
+	if src == "" {
+		src = "key list"
+	}
+	if e.Entry > 0 {
+		return fmt.Sprintf("rotation: %s line %d entry %d: %v", src, e.Line, e.Entry, e.Err)
+	}
+	return fmt.Sprintf("rotation: %s line %d: %v", src, e.Line, e.Err)
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// ParseKeys parses a key list (see the format above) into a Keyring. The
+// source names the list in errors. Errors are [*ParseError] for a bad entry
+// and match [ErrKeyring] for a list that is not a valid ring (no primary,
+// duplicates, too many keys).
+func ParseKeys(source, text string) (*Keyring, error) {
+	var entries []Entry
+	line := 0
+	for raw := range strings.SplitSeq(text, "\n") {
+		line++
+		if strings.HasPrefix(strings.TrimSpace(raw), "#") {
+			continue
+		}
+		several := strings.Contains(raw, ";")
+		entry := 0
+		for part := range strings.SplitSeq(raw, ";") {
+			entry++
+			e, ok, err := parseEntry(part)
+			if err == nil && ok && len(entries) == MaxKeys {
+				err = fmt.Errorf("%w: more than %d keys", ErrKeyring, MaxKeys)
+			}
+			if err != nil {
+				pe := &ParseError{Source: source, Line: line, Err: err}
+				if several {
+					pe.Entry = entry
+				}
+				return nil, pe
+			}
+			if ok {
+				entries = append(entries, e)
+			}
+		}
+	}
+	r, err := FromEntries(entries)
+	if err != nil {
+		if source != "" {
+			return nil, fmt.Errorf("%s: %w", source, err)
+		}
+		return nil, err
+	}
+	return r, nil
+}
+
+// parseEntry parses one entry. ok is false for a blank entry.
+// Its errors describe the problem without quoting the input.
+func parseEntry(s string) (e Entry, ok bool, err error) {
+	fields := strings.Fields(s)
+	if len(fields) == 0 {
+		return Entry{}, false, nil
+	}
+	switch fields[0] {
+	case "primary":
+		e.State = Primary
+	case "decrypt-only":
+		e.State = DecryptOnly
+	default:
+		return Entry{}, false, errors.New(`entry must start with "primary" or "decrypt-only"`)
+	}
+	if len(fields) < 2 {
+		return Entry{}, false, errors.New("state has no key after it")
+	}
+	if e.Key, err = crypto.ParseKey(fields[1]); err != nil {
+		return Entry{}, false, err
+	}
+	for _, attr := range fields[2:] {
+		name, value, _ := strings.Cut(attr, "=")
+		var dst *time.Time
+		switch name {
+		case "added":
+			dst = &e.AddedAt
+		case "demoted":
+			dst = &e.DemotedAt
+		default:
+			return Entry{}, false, errors.New(`unknown attribute: want added=<time> or demoted=<time>`)
+		}
+		if !dst.IsZero() {
+			return Entry{}, false, fmt.Errorf("attribute %s given twice", name)
+		}
+		t, err := time.Parse(time.RFC3339, value)
+		if err != nil {
+			return Entry{}, false, fmt.Errorf("attribute %s is not an RFC 3339 time", name)
+		}
+		*dst = t
+	}
+	return e, true, nil
+}
+
+// FromEnv parses the key list in the environment variable name. It returns
+// [ErrNoKeys] if the variable is unset or blank.
+func FromEnv(name string) (*Keyring, error) {
+	v := os.Getenv(name)
+	if strings.TrimSpace(v) == "" {
+		return nil, fmt.Errorf("%w: environment variable %s is not set", ErrNoKeys, name)
+	}
+	return ParseKeys(name, v)
+}
+
+// LoadFile parses the key list in the file at path.
+func LoadFile(path string) (*Keyring, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("rotation: %w", err)
+	}
+	return ParseKeys(path, string(b))
+}
+
+// A FileSource is a [Source] backed by a key list file, reloaded when the
+// file changes. Requests read the current ring without locks. A reload that
+// fails (a half-written file, a bad entry) keeps the previous ring and
+// reports the error, so a mistake in the file never takes the keys away.
+type FileSource struct {
+	path string
+	ring atomic.Pointer[Keyring]
+
+	mu   sync.Mutex // guards last
+	last []byte     // contents of the file behind ring
+}
+
+// NewFileSource loads the key list at path. It fails if the file cannot be
+// read or parsed: a service should not start without keys.
+func NewFileSource(path string) (*FileSource, error) {
+	f := &FileSource{path: path}
+	if _, err := f.Reload(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Keyring returns the ring last loaded.
+func (f *FileSource) Keyring(time.Time) *Keyring { return f.ring.Load() }
+
+// Reload reads the file and, if its contents changed since the last
+// successful load, parses it and swaps in the new ring. It reports whether
+// the ring changed. On error the previous ring stays in force.
+func (f *FileSource) Reload() (changed bool, err error) {
+	b, err := os.ReadFile(f.path)
+	if err != nil {
+		return false, fmt.Errorf("rotation: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.last != nil && bytes.Equal(b, f.last) {
+		return false, nil
+	}
+	r, err := ParseKeys(f.path, string(b))
+	if err != nil {
+		return false, err
+	}
+	f.ring.Store(r)
+	f.last = b
+	return true, nil
+}
+
+// Watch calls Reload every interval until ctx is done. After each check it
+// calls report, if not nil, with the result; use it to log failed reloads.
+// Run it in its own goroutine.
+func (f *FileSource) Watch(ctx context.Context, interval time.Duration, report func(changed bool, err error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			changed, err := f.Reload()
+			if report != nil {
+				report(changed, err)
+			}
+		}
+	}
+}
