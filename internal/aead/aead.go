@@ -11,6 +11,7 @@ package aead
 import (
 	"crypto/cipher"
 	"errors"
+	"sync/atomic"
 
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -67,12 +68,21 @@ func (a *AEAD) Seal(dst, nonce, plaintext, ad []byte) ([]byte, error) {
 	return a.c.Seal(dst, nonce, plaintext, ad), nil
 }
 
+// opens counts the AEAD operations Open runs, so that tests of every layer
+// can prove that a value costs at most one.
+var opens atomic.Uint64
+
+// Opens returns how many times Open has reached the AEAD in this process.
+// Tests compare it before and after an operation.
+func Opens() uint64 { return opens.Load() }
+
 // Open authenticates ciphertext (which ends with the tag) and appends the
 // plaintext to dst. It returns ErrOpen, and no plaintext, for any failure.
 func (a *AEAD) Open(dst, nonce, ciphertext, ad []byte) ([]byte, error) {
 	if len(nonce) != NonceSize || len(ciphertext) < TagSize || len(ciphertext) > MaxPlaintext+TagSize {
 		return nil, ErrOpen
 	}
+	opens.Add(1)
 	out, err := a.c.Open(dst, nonce, ciphertext, ad)
 	if err != nil {
 		return nil, ErrOpen
