@@ -1,0 +1,194 @@
+package cookiesession
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/crumbhq/crumb/crypto"
+)
+
+// Commit decides what the response must say about s, once its status is
+// known, and returns the header fields to add to it: Set-Cookie, Vary and
+// Cache-Control. It is the one implementation behind [Manager.Handler] and
+// [Manager.Save]; serverless and edge handlers call it directly and add the
+// fields with [MergeHeader], or copy them into their response type.
+//
+// The rules are Django's, made stricter:
+//
+//   - If the request carried the session cookie and the session is now
+//     empty (flushed, or the cookie was bad), the cookie is deleted.
+//   - Otherwise, if the session was accessed, the response varies on
+//     Cookie.
+//   - A non-empty session is sealed into a new cookie if it was modified,
+//     was opened with a key that is no longer primary (re-sealed under the
+//     primary, its times kept), or is due for renewal (Config.RenewAfter,
+//     Config.SaveEveryRequest); but not for a status of 500 or more. A
+//     session past its deadline is deleted instead.
+//   - Every response that sets or deletes the cookie varies on Cookie and
+//     is marked Cache-Control: no-store, so no shared cache keeps it.
+//
+// A session is committed once; later calls return nothing, and changes
+// made after the first call are not saved. The error is non-nil when a
+// session that should have been saved was not: it is too large (a
+// [*TooLargeError]; no Set-Cookie is sent, so the browser keeps its
+// previous cookie), or a concurrent request revoked it (ErrRevoked).
+func (m *Manager) Commit(s *Session, status int) (http.Header, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		return nil, nil
+	}
+	s.committed, s.commitGen = true, s.gen
+	h := http.Header{}
+	accessed := s.accessed
+	now := m.now()
+	if !s.loaded && (!s.plausible || m.renews) {
+		// Open now: to see whether a session is due for renewal, or (at no
+		// cryptographic cost) to report cookies that cannot be sessions.
+		s.load()
+	}
+	if s.carried && s.empty() {
+		m.deleteCookie(h)
+		return h, nil
+	}
+	if accessed {
+		h.Set("Vary", "Cookie")
+	}
+	nowSec := now.Unix()
+	due := s.fromCookie && m.renews && nowSec-s.savedAt >= m.renewAfter
+	if s.empty() || !(s.modified || s.reseal || due) || status >= 500 {
+		return h, nil
+	}
+	if s.fromCookie && m.cfg.Revoker != nil {
+		// Do not write back a session that a concurrent request (a logout
+		// in another tab) revoked while this one ran.
+		if err := m.cfg.Revoker.Check(s.ctx, s.info()); err != nil {
+			m.deleteCookie(h)
+			return h, fmt.Errorf("%w: revoked during the request: %v", ErrRevoked, err)
+		}
+	}
+	// A re-seal that only moves the session to the primary key keeps its
+	// times; anything else is a save.
+	issuedAt, savedAt, deadline := s.issuedAt, s.savedAt, s.deadline
+	if s.id == nil {
+		issuedAt = nowSec
+	}
+	if s.modified || due || !s.fromCookie {
+		savedAt = nowSec
+		deadline = m.deadline(s.expiry, issuedAt, savedAt)
+	}
+	if deadline < nowSec {
+		// Expired by its own rule (a past ExpiresAt, IdleFor(0) or less):
+		// never seal a dead session.
+		if s.carried {
+			m.deleteCookie(h)
+		}
+		return h, nil
+	}
+	id := s.id
+	if id == nil {
+		id = newID()
+	}
+	p := payload{
+		ID: id, IssuedAt: issuedAt, SavedAt: savedAt, Deadline: deadline,
+		Expiry: s.expiry.wire(), Subject: s.subject, Data: s.data, Value: s.value, Flashes: s.flashes,
+	}
+	c, err := m.seal(s, &p, nowSec)
+	if err != nil {
+		return h, err
+	}
+	// The session as sealed is what this request sees from now on.
+	s.id, s.issuedAt, s.savedAt, s.deadline = id, issuedAt, savedAt, deadline
+	h.Add("Set-Cookie", c)
+	h.Set("Vary", "Cookie")
+	h.Set("Cache-Control", "no-store")
+	return h, nil
+}
+
+// seal encodes and seals p and returns the Set-Cookie value.
+func (m *Manager) seal(s *Session, p *payload, now int64) (string, error) {
+	pt, err := encMode.Marshal(p)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrEncode, err) // unreachable: values were encoded by Set
+	}
+	// A payload that cannot fit one cookie is refused before sealing.
+	if crypto.Overhead+len(pt) > crypto.MaxChunkLen/4*3 {
+		return "", &TooLargeError{Size: len(m.name) + 1 + (4*(crypto.Overhead+len(pt))+2)/3, Limit: MaxCookieSize}
+	}
+	sealed, err := s.ring.Seal(nil, pt, m.context)
+	if err != nil {
+		return "", err
+	}
+	value := crypto.Encode(sealed)
+	var c *http.Cookie
+	if m.browserSession(s.expiry) {
+		c = m.cookie(value, 0, time.Time{})
+	} else {
+		// Max-Age never points past the sealed deadline, nor past what
+		// browsers honour; at the deadline's own second it is 1.
+		age := int(min(max(p.Deadline-now, 1), maxMaxAge))
+		c = m.cookie(value, age, time.Unix(now+int64(age), 0))
+	}
+	if err := c.Valid(); err != nil {
+		return "", fmt.Errorf("cookiesession: refusing to send an invalid cookie: %v", err)
+	}
+	line := c.String()
+	if n := len(c.Name) + len(c.Value); n > MaxCookieSize {
+		return "", &TooLargeError{Size: n, Limit: MaxCookieSize}
+	}
+	if len(line) > m.maxSize {
+		return "", &TooLargeError{Size: len(line), Limit: m.maxSize}
+	}
+	return line, nil
+}
+
+// deleteCookie adds the deletion of the session cookie to h: an empty value,
+// Max-Age=0 and an Expires in 1970, with the cookie's own Path, Domain,
+// Secure, HttpOnly, SameSite and Partitioned, so the browser matches it.
+func (m *Manager) deleteCookie(h http.Header) {
+	h.Add("Set-Cookie", m.cookie("", -1, time.Unix(0, 0)).String())
+	h.Set("Vary", "Cookie")
+	h.Set("Cache-Control", "no-store")
+}
+
+// Save commits s as for a successful response and adds the resulting header
+// fields to w's header. Call it before the handler writes the status or
+// body. It is for handlers that use [Manager.LoadRequest] rather than
+// [Manager.Handler]; under Handler the session is saved automatically.
+func (m *Manager) Save(w http.ResponseWriter, s *Session) error {
+	h, err := m.Commit(s, http.StatusOK)
+	MergeHeader(w.Header(), h)
+	return err
+}
+
+// MergeHeader adds the fields returned by [Manager.Commit] to dst: every
+// Set-Cookie; "Cookie" to Vary unless dst already varies on it (or on *);
+// "no-store" to Cache-Control unless dst already has it. Existing values
+// are kept: a no-store directive overrides any caching they allow.
+func MergeHeader(dst, fields http.Header) {
+	for _, c := range fields["Set-Cookie"] {
+		dst.Add("Set-Cookie", c)
+	}
+	if fields.Get("Vary") != "" && !hasToken(dst["Vary"], "Cookie") && !hasToken(dst["Vary"], "*") {
+		dst.Add("Vary", "Cookie")
+	}
+	if fields.Get("Cache-Control") != "" && !hasToken(dst["Cache-Control"], "no-store") {
+		dst.Add("Cache-Control", "no-store")
+	}
+}
+
+// hasToken reports whether a comma-separated header field holds token,
+// compared case-insensitively.
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ",") {
+			name, _, _ := strings.Cut(part, "=")
+			if strings.EqualFold(strings.TrimSpace(name), token) {
+				return true
+			}
+		}
+	}
+	return false
+}

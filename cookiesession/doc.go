@@ -1,0 +1,118 @@
+// Package cookiesession keeps a web application's per-user state (a login,
+// a cart, a CSRF token, flash messages) in an encrypted cookie, with the
+// semantics of Django's request.session and no server storage.
+//
+// # Getting started
+//
+// Build a [Manager] once, from a [Config] whose only required field is the
+// keys, and wrap your routes with [Manager.Handler]:
+//
+//	keys, err := rotation.FromEnv("CRUMB_KEYS")
+//	...
+//	sessions, err := cookiesession.New(cookiesession.Config{Keys: keys})
+//	...
+//	http.ListenAndServe(addr, sessions.Handler(mux))
+//
+// In a handler, [FromContext] returns the request's [Session]. Its
+// dict-like methods follow Django's (Set, Delete, Has, Keys, Len, Clear,
+// Update, Flush, CycleKey, SetExpiry, ...), and the generic functions
+// [Get], [Pop] and [SetDefault] decode values straight into your types:
+//
+//	s, _ := cookiesession.FromContext(r.Context())
+//	cart, _, err := cookiesession.Get[Cart](s, "cart")
+//	cart.Items = append(cart.Items, item)
+//	err = s.Set("cart", cart)
+//
+// [Data] and [SetData] keep the whole session in one struct instead, and
+// [AddFlash] and [Flashes] carry typed messages across a redirect.
+//
+// Serverless and edge handlers, which have no http.ResponseWriter, use the
+// same logic through the header-level API: [Manager.Load] takes Cookie
+// header values (or API Gateway's cookies list) and [Manager.Commit]
+// returns the Set-Cookie, Vary and Cache-Control fields to send.
+//
+// # Defaults
+//
+// The zero Config (with keys) is the secure one: the cookie is named
+// "__Host-sessionid" and is HttpOnly, Secure, SameSite=Lax, host-only, on
+// Path "/"; a session lives 14 days after its last save. Browsers treat
+// http://localhost and http://127.0.0.1 as secure, so these defaults work
+// in local development. Weakening them takes a field named Insecure....
+//
+// # Expiry
+//
+// Every deadline lives inside the sealed cookie and is enforced by the
+// server on every request; the cookie's Max-Age is only a hint to the
+// browser, and a copied cookie dies on time all the same.
+//
+//   - Config.Lifetime (default 14 days) ends a session that long after its
+//     last save. [Session.SetExpiry] overrides it per session with Django's
+//     forms: [IdleFor] (inactivity), [ExpiresIn] and [ExpiresAt] (fixed
+//     deadlines), [BrowserClose], [DefaultExpiry].
+//   - Config.AbsoluteLifetime caps every session at its issue time plus
+//     that much, however active it is. Idle and absolute limits apply
+//     together: a session ends at whichever comes first.
+//   - By default, as in Django, only saves restart the idle window.
+//     Config.RenewAfter makes requests count as activity too, re-sealing a
+//     session at most once per RenewAfter (so the cookie is not rewritten
+//     on every response); Config.SaveEveryRequest re-seals on every
+//     request, as Django's SESSION_SAVE_EVERY_REQUEST does.
+//   - A session is valid while now <= deadline, at one-second resolution,
+//     plus Config.ClockSkew. The clock is Config.Clock.
+//
+// A timeline, with Lifetime 30m, RenewAfter 10m and AbsoluteLifetime 8h:
+// logged in at 09:00 (deadline 09:30); a request at 09:05 changes nothing;
+// one at 09:12 re-seals (deadline 09:42); with no request until 09:43 the
+// session is over. An active user is re-sealed every 10 minutes until
+// 17:00, when the session ends whatever happens.
+//
+// # Security model
+//
+// The whole session (data, ID, subject, times, custom expiry) is encrypted
+// and authenticated with XChaCha20-Poly1305; only the format version, the
+// key ID and the nonce are visible, and every byte is authenticated. The
+// cookie name and Config.Purpose are bound as additional data, so a value
+// cannot be moved to another cookie or application. A cookie that is
+// malformed, forged, sealed by an unknown key, expired or revoked gives a
+// fresh empty session, never an error page; the reason goes to
+// Config.OnError and Config.Logger and never to the client. Nothing but
+// plain data is ever decoded, and only after authentication, with strict
+// limits: a leaked key allows forged sessions, not code execution.
+//
+// What a stateless cookie cannot do, crumb says plainly:
+//
+//   - Replay until the deadline. A stolen cookie works until its sealed
+//     deadline, even after the user logs out: Flush deletes the browser's
+//     copy only. Short idle windows (IdleFor, Lifetime) and
+//     AbsoluteLifetime bound the damage.
+//   - Rollback. A client can resend any older cookie that has not expired,
+//     for example one from before a role was removed. Keep authorization
+//     decisions that must take effect at once on the server.
+//   - Per-session revocation needs state. Config.NotBefore logs everyone
+//     out with no state at all. A [Revoker] (such as [DenyList] for one
+//     process, or your own over a shared store) rejects single sessions
+//     after Flush or CycleKey, or all sessions of a user issued before a
+//     time (password change, "log out everywhere"); it makes requests
+//     stateful, by choice.
+//   - Size. A cookie holds at most 4096 bytes; crumb measures the whole
+//     Set-Cookie line and refuses to send a session that does not fit
+//     ([ErrTooLarge]) instead of letting the browser drop it silently.
+//   - Login CSRF by cookie injection: an attacker may plant their own valid
+//     session in a victim's browser. The "__Host-" prefix, on by default,
+//     stops subdomains and plain-HTTP pages from doing so.
+//
+// # Key rotation
+//
+// Keys come from package rotation through Config.Keys. A cookie names its
+// key by ID, so opening costs one lookup and at most one decryption. A
+// cookie sealed under a key that is no longer primary still opens, and the
+// response re-seals it under the primary with its times unchanged: active
+// users move to the new key without noticing, and the old key can be
+// retired once rotation.Keyring.SafeToRetire says so.
+//
+// # Wire format
+//
+// The cookie value is the text form of a sealed value of package crypto,
+// whose plaintext is a CBOR map with small integer keys. docs/FORMAT.md
+// specifies both to the byte, with test vectors.
+package cookiesession

@@ -1,0 +1,155 @@
+package cookiesession
+
+import (
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Get decodes the value stored under key into a T (Django's s[key] and
+// s.get(key)). ok is false, with a zero T and no error, if key is not set;
+// err matches [ErrDecode] if the stored value does not fit a T. No type
+// needs registering: any type CBOR can decode works, and a struct with
+// `cbor:"1,keyasint"` field tags encodes most compactly.
+//
+// The result is a copy: changing it does not change the session until it
+// is stored back with Set.
+func Get[T any](s *Session, key string) (v T, ok bool, err error) {
+	s.mu.Lock()
+	raw, ok := s.get(key)
+	s.mu.Unlock()
+	if !ok {
+		return v, false, nil
+	}
+	if err := decodeValue(raw, &v); err != nil {
+		var zero T
+		return zero, true, err
+	}
+	return v, true, nil
+}
+
+func (s *Session) get(key string) (cbor.RawMessage, bool) {
+	s.use()
+	raw, ok := s.data[key]
+	return raw, ok
+}
+
+// Pop removes key and returns its value decoded into a T (Django's pop).
+// ok is false if key was not set, and then the session is not modified. If
+// the value does not decode into a T, Pop returns an error matching
+// [ErrDecode] and leaves the key in place.
+func Pop[T any](s *Session, key string) (v T, ok bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	raw, ok := s.get(key)
+	if !ok {
+		return v, false, nil
+	}
+	if err := decodeValue(raw, &v); err != nil {
+		var zero T
+		return zero, true, err
+	}
+	delete(s.data, key)
+	s.change()
+	return v, true, nil
+}
+
+// SetDefault returns the value under key decoded into a T if key is set;
+// otherwise it stores value and returns it (Django's setdefault). The
+// session is marked modified only when value is stored.
+func SetDefault[T any](s *Session, key string, value T) (T, error) {
+	if v, ok, err := Get[T](s, key); ok || err != nil {
+		return v, err
+	}
+	raw, err := encodeValue(value)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if existing, ok := s.data[key]; ok {
+		// Another goroutine of this request stored it meanwhile.
+		var v T
+		err := decodeValue(existing, &v)
+		return v, err
+	}
+	if s.data == nil {
+		s.data = make(map[string]cbor.RawMessage)
+	}
+	s.data[key] = raw
+	s.change()
+	return value, nil
+}
+
+// Data decodes the session's typed value into a T: the typed mode, in which
+// the whole session is one struct of the application's. A session with no
+// typed value yields a zero T. The typed value is independent of the keys
+// of the dict-like API; an application normally uses one or the other.
+func Data[T any](s *Session) (T, error) {
+	s.mu.Lock()
+	s.use()
+	raw := s.value
+	s.mu.Unlock()
+	var v T
+	if raw == nil {
+		return v, nil
+	}
+	if err := decodeValue(raw, &v); err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+// SetData replaces the session's typed value with v and marks the session
+// modified. It returns an error matching [ErrEncode], and changes nothing,
+// if v cannot be stored.
+func SetData[T any](s *Session, v T) error {
+	raw, err := encodeValue(v)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.use()
+	if err != nil {
+		return err
+	}
+	s.value = raw
+	s.change()
+	return nil
+}
+
+// AddFlash queues a flash message: a value of any type, shown once on a
+// later response, typically after a redirect. It survives in the session
+// until read with [Flashes].
+func AddFlash[T any](s *Session, message T) error {
+	raw, err := encodeValue(message)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.use()
+	if err != nil {
+		return err
+	}
+	s.flashes = append(s.flashes, raw)
+	s.change()
+	return nil
+}
+
+// Flashes returns the queued flash messages, oldest first, decoded into Ts,
+// and removes them: each message is read once. With no messages it returns
+// nil and leaves the session unmodified. If any message does not decode
+// into a T, it returns an error matching [ErrDecode] and keeps them all.
+func Flashes[T any](s *Session) ([]T, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.use()
+	if len(s.flashes) == 0 {
+		return nil, nil
+	}
+	out := make([]T, len(s.flashes))
+	for i, raw := range s.flashes {
+		if err := decodeValue(raw, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	s.flashes = nil
+	s.change()
+	return out, nil
+}
