@@ -60,6 +60,7 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // and match [ErrKeyring] for a list that is not a valid ring (no primary,
 // duplicates, too many keys).
 func ParseKeys(source, text string) (*Keyring, error) {
+	text = strings.TrimPrefix(text, "\uFEFF") // a byte order mark some editors write
 	var entries []Entry
 	line := 0
 	for raw := range strings.SplitSeq(text, "\n") {
@@ -118,20 +119,24 @@ func parseEntry(s string) (e Entry, ok bool, err error) {
 	if e.Key, err = crypto.ParseKey(fields[1]); err != nil {
 		return Entry{}, false, err
 	}
+	// A zero time is a valid value, so duplicates are tracked apart from it.
+	var seenAdded, seenDemoted bool
 	for _, attr := range fields[2:] {
 		name, value, _ := strings.Cut(attr, "=")
 		var dst *time.Time
+		var seen *bool
 		switch name {
 		case "added":
-			dst = &e.AddedAt
+			dst, seen = &e.AddedAt, &seenAdded
 		case "demoted":
-			dst = &e.DemotedAt
+			dst, seen = &e.DemotedAt, &seenDemoted
 		default:
 			return Entry{}, false, errors.New(`unknown attribute: want added=<time> or demoted=<time>`)
 		}
-		if !dst.IsZero() {
+		if *seen {
 			return Entry{}, false, fmt.Errorf("attribute %s given twice", name)
 		}
+		*seen = true
 		t, err := time.Parse(time.RFC3339, value)
 		if err != nil {
 			return Entry{}, false, fmt.Errorf("attribute %s is not an RFC 3339 time", name)

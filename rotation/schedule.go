@@ -10,6 +10,9 @@ import (
 	"github.com/crumbhq/crumb/crypto"
 )
 
+// ErrSchedule is returned by NewSchedule for a configuration it cannot use.
+var ErrSchedule = errors.New("rotation: invalid schedule")
+
 // ScheduleConfig configures automatic rotation. See [NewSchedule].
 type ScheduleConfig struct {
 	// Period is how long each derived key seals. It must be a whole number
@@ -55,17 +58,18 @@ type scheduleRing struct {
 	ring        *Keyring
 }
 
-// NewSchedule returns the schedule for master and cfg.
+// NewSchedule returns the schedule for master and cfg, or an error matching
+// [ErrSchedule].
 func NewSchedule(master *crypto.Key, cfg ScheduleConfig) (*Schedule, error) {
 	switch {
 	case master == nil:
-		return nil, errors.New("rotation: schedule needs a master key")
+		return nil, fmt.Errorf("%w: no master key", ErrSchedule)
 	case cfg.Period < time.Minute || cfg.Period%time.Second != 0:
-		return nil, fmt.Errorf("rotation: schedule period %v must be whole seconds, at least 1m", cfg.Period)
+		return nil, fmt.Errorf("%w: period %v must be whole seconds, at least 1m", ErrSchedule, cfg.Period)
 	case cfg.ClockSkew < 0 || cfg.ClockSkew >= cfg.Period:
-		return nil, fmt.Errorf("rotation: clock skew %v must be at least 0 and less than the period", cfg.ClockSkew)
+		return nil, fmt.Errorf("%w: clock skew %v must be at least 0 and less than the period", ErrSchedule, cfg.ClockSkew)
 	case cfg.Previous < 0 || cfg.Previous > MaxKeys-3:
-		return nil, fmt.Errorf("rotation: Previous %d must be between 0 and %d", cfg.Previous, MaxKeys-3)
+		return nil, fmt.Errorf("%w: Previous %d must be between 0 and %d", ErrSchedule, cfg.Previous, MaxKeys-3)
 	}
 	skew := int64((cfg.ClockSkew + time.Second - 1) / time.Second)
 	return &Schedule{master: master, period: int64(cfg.Period / time.Second), prev: int64(cfg.Previous), skew: skew}, nil
