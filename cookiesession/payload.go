@@ -54,6 +54,9 @@ var (
 	// same limits but tolerating fields the caller's type lacks, so that
 	// removing a struct field does not invalidate live sessions.
 	valueDec cbor.DecMode
+	// anyDec decodes stored values into any, maps as map[any]any, for
+	// Values and Items.
+	anyDec cbor.DecMode
 )
 
 var buildModes = sync.OnceFunc(func() {
@@ -93,6 +96,10 @@ var buildModes = sync.OnceFunc(func() {
 	if valueDec, err = vo.DecMode(); err != nil {
 		panic(err)
 	}
+	vo.DefaultMapType = nil
+	if anyDec, err = vo.DecMode(); err != nil {
+		panic(err)
+	}
 })
 
 // encodeValue encodes v for storage and checks that the session decoder
@@ -115,6 +122,40 @@ func decodeValue(raw cbor.RawMessage, dst any) error {
 		return fmt.Errorf("%w: %v", ErrDecode, err)
 	}
 	return nil
+}
+
+// decodeAny decodes a stored value into Go's generic types, turning maps
+// whose keys are all strings into map[string]any.
+func decodeAny(raw cbor.RawMessage) (any, error) {
+	var v any
+	if err := anyDec.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecode, err)
+	}
+	return stringKeys(v), nil
+}
+
+func stringKeys(v any) any {
+	switch v := v.(type) {
+	case []any:
+		for i := range v {
+			v[i] = stringKeys(v[i])
+		}
+	case map[any]any:
+		for k := range v {
+			if _, ok := k.(string); !ok {
+				for k, e := range v {
+					v[k] = stringKeys(e)
+				}
+				return v
+			}
+		}
+		sm := make(map[string]any, len(v))
+		for k, e := range v {
+			sm[k.(string)] = stringKeys(e)
+		}
+		return sm
+	}
+	return v
 }
 
 // decodePayload decodes and checks a sealed payload. Its errors are

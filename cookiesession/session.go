@@ -280,9 +280,9 @@ func (s *Session) Keys() []string {
 }
 
 // Values returns the values in key order, each decoded into Go's generic
-// types: string, int64, float64, bool, []byte, []any, map[string]any. Use
-// [Get] for typed values. It fails, with [ErrDecode], for a value these
-// types cannot hold, such as a map with integer keys.
+// types: string, int64, float64, bool, []byte, []any, and map[string]any
+// for maps whose keys are all strings (map[any]any otherwise, such as for
+// structs stored with integer field keys). Use [Get] for typed values.
 func (s *Session) Values() ([]any, error) {
 	items, keys, err := s.items()
 	if err != nil {
@@ -309,8 +309,8 @@ func (s *Session) items() (map[string]any, []string, error) {
 	keys := slices.Sorted(maps.Keys(s.data))
 	items := make(map[string]any, len(keys))
 	for _, k := range keys {
-		var v any
-		if err := decodeValue(s.data[k], &v); err != nil {
+		v, err := decodeAny(s.data[k])
+		if err != nil {
 			return nil, nil, err
 		}
 		items[k] = v
