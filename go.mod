@@ -2,10 +2,12 @@ module github.com/crumbhq/crumb
 
 go 1.26.0
 
-require golang.org/x/crypto v0.59.0
+require (
+	github.com/fxamacker/cbor/v2 v2.10.0
+	golang.org/x/crypto v0.59.0
+)
 
 require (
-	github.com/fxamacker/cbor/v2 v2.10.0 // indirect
 	github.com/x448/float16 v0.8.4 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 )

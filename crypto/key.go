@@ -44,7 +44,7 @@ func ParseKeyID(s string) (KeyID, error) {
 		return id, fmt.Errorf("%w: key ID must be %d lowercase hex digits", ErrKey, 2*KeyIDSize)
 	}
 	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
-		return id, fmt.Errorf("%w: key ID must be %d lowercase hex digits", ErrKey, 2*KeyIDSize)
+		return KeyID{}, fmt.Errorf("%w: key ID must be %d lowercase hex digits", ErrKey, 2*KeyIDSize)
 	}
 	return id, nil
 }
@@ -57,8 +57,10 @@ func ParseKeyID(s string) (KeyID, error) {
 // only the ID: formatting a Key with the fmt or log packages never reveals
 // the secret. Use [Key.SecretText] to export it.
 type Key struct {
-	id     KeyID
-	secret [KeySize]byte
+	id KeyID
+	// secret sits behind a pointer: should fmt ever print the fields (it
+	// does for %p on a Key value, bypassing Format), it prints an address.
+	secret *[KeySize]byte
 	aead   *aead.AEAD
 }
 
@@ -89,7 +91,7 @@ func NewKey(secret []byte) (*Key, error) {
 // newKey derives the ID and AEAD of secret without the weak-key check. Only
 // test vectors, which use published keys on purpose, call it directly.
 func newKey(secret []byte) (*Key, error) {
-	k := &Key{}
+	k := &Key{secret: new([KeySize]byte)}
 	copy(k.secret[:], secret)
 	id, err := hkdf.Key(sha256.New, secret, nil, labelKeyID, KeyIDSize)
 	if err != nil {
@@ -130,10 +132,15 @@ func (k *Key) ID() KeyID { return k.id }
 
 // String returns a description of the key that names its ID and never its
 // secret, such as "crumb key 7f3a09c2".
-func (k *Key) String() string { return "crumb key " + k.id.String() }
+func (k Key) String() string { return "crumb key " + k.id.String() }
 
 // GoString is like String, so that %#v does not print the secret either.
-func (k *Key) GoString() string { return k.String() }
+func (k Key) GoString() string { return k.String() }
+
+// Format writes String for every verb and flag. Without it, verbs that
+// strings do not take (%d, %e, %t...) would make fmt print the struct's
+// fields, secret included.
+func (k Key) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
 
 // SecretText returns the key's text form: "crumbkey1_", the 8-digit hex key
 // ID, "_", and the 32 secret bytes in unpadded base64url (62 characters in
