@@ -117,6 +117,9 @@ func (m *Manager) seal(s *Session, p *payload, now int64) (string, error) {
 	if crypto.Overhead+len(pt) > crypto.MaxChunkLen/4*3 {
 		return "", &TooLargeError{Size: len(m.name) + 1 + (4*(crypto.Overhead+len(pt))+2)/3, Limit: MaxCookieSize}
 	}
+	if s.ring == nil {
+		return "", errNoKeyring
+	}
 	sealed, err := s.ring.Seal(nil, pt, m.context)
 	if err != nil {
 		return "", err

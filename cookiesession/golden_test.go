@@ -62,7 +62,9 @@ func TestGoldenCookie(t *testing.T) {
 	if err := s.Set("n", 42); err != nil {
 		t.Fatal(err)
 	}
-	s.SetSubject("ann")
+	if err := s.SetSubject("ann"); err != nil {
+		t.Fatal(err)
+	}
 	if err := cookiesession.AddFlash(s, "hi"); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -38,11 +39,21 @@ type Manager struct {
 	maxSize                              int
 }
 
+// errNoKeyring is reported when Config.Keys returns no keyring, as a zero
+// rotation.Holder does: cookies cannot be opened nor sessions saved, but
+// requests go on.
+var errNoKeyring = fmt.Errorf("%w: Config.Keys returned no keyring", ErrConfig)
+
 // New returns a Manager for cfg, or an error matching [ErrConfig] that says
 // which setting is wrong.
 func New(cfg Config) (*Manager, error) {
 	if cfg.Keys == nil {
 		return nil, configErr("Keys is required")
+	}
+	if v := reflect.ValueOf(cfg.Keys); v.Kind() == reflect.Pointer && v.IsNil() {
+		// Such as the *Keyring of a failed rotation.FromEnv: caught here,
+		// not by a nil dereference on the first request.
+		return nil, configErr("Keys is a nil %T", cfg.Keys)
 	}
 	if cfg.Path == "" {
 		cfg.Path = "/"
@@ -107,7 +118,12 @@ func New(cfg Config) (*Manager, error) {
 		m.now = time.Now
 	}
 	if !cfg.NotBefore.IsZero() {
+		// Round up: issue times are whole seconds, and a session issued in
+		// the cut-off's own second may have been issued before it.
 		m.notBefore = cfg.NotBefore.Unix()
+		if cfg.NotBefore.Nanosecond() != 0 {
+			m.notBefore++
+		}
 	}
 	// Validate name, Domain and Path the way net/http will judge them, so
 	// that nothing is silently dropped or altered when a cookie is sent.
@@ -193,6 +209,9 @@ func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string
 	sealed, err := crypto.Decode(value)
 	if err != nil {
 		return nil, false, err
+	}
+	if ring == nil {
+		return nil, false, errNoKeyring
 	}
 	pt, opened, err := ring.Open(nil, sealed, m.context)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/crumbhq/crumb/crypto"
 	"github.com/fxamacker/cbor/v2"
@@ -102,9 +103,9 @@ var buildModes = sync.OnceFunc(func() {
 	}
 })
 
-// encodeValue encodes v for storage and checks that the session decoder
-// will accept it, so that nothing a handler stores can make its own session
-// unreadable.
+// encodeValue encodes v for storage, and checks that the session decoder
+// accepts it and that it decodes back into v's own type: nothing a handler
+// stores can make its session unreadable, or fail to come back with Get.
 func encodeValue(v any) (cbor.RawMessage, error) {
 	b, err := encMode.Marshal(v)
 	if err != nil {
@@ -113,7 +114,22 @@ func encodeValue(v any) (cbor.RawMessage, error) {
 	if err := valueDec.Wellformed(b); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrEncode, err)
 	}
+	if v != nil {
+		if err := valueDec.Unmarshal(b, reflect.New(reflect.TypeOf(v)).Interface()); err != nil {
+			return nil, fmt.Errorf("%w: does not decode back: %v", ErrEncode, err)
+		}
+	}
 	return b, nil
+}
+
+// checkText refuses a key or subject that the payload decoder would reject
+// (CBOR text must be valid UTF-8), so that storing it cannot make the whole
+// session unreadable on the next request.
+func checkText(what, text string) error {
+	if !utf8.ValidString(text) {
+		return fmt.Errorf("%w: %s is not valid UTF-8", ErrEncode, what)
+	}
+	return nil
 }
 
 // decodeValue decodes a stored value into dst.

@@ -182,23 +182,32 @@ func (s *Session) Subject() string {
 
 // SetSubject records who the session belongs to, typically a user ID at
 // login. It is sealed with the session and passed to Config.Revoker, so an
-// application can end all of one user's sessions.
-func (s *Session) SetSubject(subject string) {
+// application can end all of one user's sessions. It returns an error
+// matching [ErrEncode], and changes nothing, if subject is not valid UTF-8.
+func (s *Session) SetSubject(subject string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.use()
+	if err := checkText("subject", subject); err != nil {
+		return err
+	}
 	if s.subject != subject {
 		s.subject = subject
 		s.change()
 	}
+	return nil
 }
 
 // Set stores value under key (Django's s[key] = value) and marks the
 // session modified, even if the value is unchanged. The value is encoded
 // at once: Set returns an error matching [ErrEncode], and changes nothing,
-// if CBOR cannot encode it or crumb could not read it back.
+// if CBOR cannot encode it or crumb could not read it back, or if key is
+// not valid UTF-8.
 func (s *Session) Set(key string, value any) error {
 	raw, err := encodeValue(value)
+	if err == nil {
+		err = checkText("key", key)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.use()
@@ -221,6 +230,9 @@ func (s *Session) Update(values map[string]any) error {
 	var firstErr error
 	for k, v := range values {
 		raw, err := encodeValue(v)
+		if err == nil {
+			err = checkText("key", k)
+		}
 		if err != nil && firstErr == nil {
 			firstErr = err
 		}

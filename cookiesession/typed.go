@@ -60,6 +60,9 @@ func SetDefault[T any](s *Session, key string, value T) (T, error) {
 		return v, err
 	}
 	raw, err := encodeValue(value)
+	if err == nil {
+		err = checkText("key", key)
+	}
 	if err != nil {
 		var zero T
 		return zero, err

@@ -83,7 +83,10 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot renew session", http.StatusInternalServerError)
 		return
 	}
-	s.SetSubject(name)
+	if err := s.SetSubject(name); err != nil {
+		http.Error(w, "bad name", http.StatusBadRequest) // not valid UTF-8
+		return
+	}
 	if err := s.Set("user", name); err != nil {
 		http.Error(w, "cannot store user", http.StatusInternalServerError)
 		return

@@ -169,7 +169,9 @@ func (a *app) login(s *cookiesession.Session, req *events.APIGatewayV2HTTPReques
 	if err := s.CycleKey(); err != nil {
 		return reply(http.StatusInternalServerError, map[string]string{"error": "cannot renew session"})
 	}
-	s.SetSubject(name)
+	if err := s.SetSubject(name); err != nil {
+		return reply(http.StatusBadRequest, map[string]string{"error": "name must be valid UTF-8"})
+	}
 	if err := s.Set("user", name); err != nil {
 		return reply(http.StatusInternalServerError, map[string]string{"error": "cannot store user"})
 	}

@@ -1,0 +1,309 @@
+package cookiesession_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/crumbhq/crumb/cookiesession"
+	"github.com/crumbhq/crumb/crypto"
+	"github.com/crumbhq/crumb/rotation"
+)
+
+// exampleKeys returns a keyring with one fresh key. A real application
+// loads its keys with rotation.FromEnv or rotation.LoadFile, so that every
+// instance and restart shares them.
+func exampleKeys() *rotation.Keyring {
+	key, err := crypto.GenerateKey()
+	if err != nil {
+		log.Fatal(err)
+	}
+	keys, err := rotation.New(key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return keys
+}
+
+func ExampleNew() {
+	sessions, err := cookiesession.New(cookiesession.Config{Keys: exampleKeys()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(sessions.Name())
+
+	// Settings that cannot work are refused, never repaired.
+	_, err = cookiesession.New(cookiesession.Config{
+		Keys:         exampleKeys(),
+		SameSite:     http.SameSiteNoneMode,
+		InsecureHTTP: true, // SameSite=None needs Secure
+	})
+	fmt.Println(errors.Is(err, cookiesession.ErrConfig))
+	// Output:
+	// __Host-sessionid
+	// true
+}
+
+func ExampleManager_Handler() {
+	sessions, err := cookiesession.New(cookiesession.Config{Keys: exampleKeys()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := cookiesession.FromContext(r.Context())
+		visits, _, err := cookiesession.Get[int](s, "visits")
+		if err != nil {
+			http.Error(w, "bad session", http.StatusInternalServerError)
+			return
+		}
+		visits++
+		if err := s.Set("visits", visits); err != nil {
+			http.Error(w, "bad session", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(w, "visits: %d\n", visits)
+	})
+	srv := httptest.NewTLSServer(sessions.Handler(mux))
+	defer srv.Close()
+
+	client := srv.Client()
+	client.Jar, _ = cookiejar.New(nil)
+	for range 2 {
+		resp, err := client.Get(srv.URL)
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Print(string(body))
+	}
+	// Output:
+	// visits: 1
+	// visits: 2
+}
+
+// exampleCookie saves a session holding user = "ada" and returns the Cookie
+// header a browser would send back.
+func exampleCookie(sessions *cookiesession.Manager) string {
+	s := sessions.Load(context.Background())
+	_ = s.Set("user", "ada")
+	fields, err := sessions.Commit(s, http.StatusOK)
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := http.ParseSetCookie(fields.Get("Set-Cookie"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	return c.Name + "=" + c.Value
+}
+
+// Serverless and edge handlers pass the request's Cookie headers, or the
+// cookies list of an API Gateway event, to Load.
+func ExampleManager_Load() {
+	sessions, err := cookiesession.New(cookiesession.Config{Keys: exampleKeys()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cookie := exampleCookie(sessions)
+
+	// API Gateway HTTP APIs deliver cookies as a list of "name=value".
+	event := []string{"theme=dark", cookie}
+	s := sessions.Load(context.Background(), event...)
+	user, ok, err := cookiesession.Get[string](s, "user")
+	fmt.Println(user, ok, err)
+	// Output:
+	// ada true <nil>
+}
+
+// Commit returns the header fields to add to the response.
+func ExampleManager_Commit() {
+	sessions, err := cookiesession.New(cookiesession.Config{Keys: exampleKeys()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cookie := exampleCookie(sessions)
+
+	// Reading a session: the response must vary on Cookie, and has nothing
+	// to set.
+	s := sessions.Load(context.Background(), cookie)
+	_, _, _ = cookiesession.Get[string](s, "user")
+	fields, _ := sessions.Commit(s, http.StatusOK)
+	fmt.Printf("Set-Cookie: %d, Vary: %s, Cache-Control: %q\n",
+		len(fields.Values("Set-Cookie")), fields.Get("Vary"), fields.Get("Cache-Control"))
+
+	// Logging out: the cookie is deleted, and no cache may keep the response.
+	s = sessions.Load(context.Background(), cookie)
+	_ = s.Flush()
+	fields, _ = sessions.Commit(s, http.StatusOK)
+	fmt.Printf("Set-Cookie: %d, Vary: %s, Cache-Control: %q\n",
+		len(fields.Values("Set-Cookie")), fields.Get("Vary"), fields.Get("Cache-Control"))
+	del, _ := http.ParseSetCookie(fields.Get("Set-Cookie"))
+	fmt.Println(del.MaxAge < 0)
+
+	// Copy them into the response, merging with what it already has.
+	resp := http.Header{"Vary": {"Accept-Encoding"}}
+	cookiesession.MergeHeader(resp, fields)
+	fmt.Println(resp.Values("Vary"))
+	// Output:
+	// Set-Cookie: 0, Vary: Cookie, Cache-Control: ""
+	// Set-Cookie: 1, Vary: Cookie, Cache-Control: "no-store"
+	// true
+	// [Accept-Encoding Cookie]
+}
+
+func ExampleGet() {
+	sessions, err := cookiesession.New(cookiesession.Config{Keys: exampleKeys()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	type Cart struct {
+		Items []string `cbor:"1,keyasint"`
+	}
+	s := sessions.Load(context.Background())
+
+	cart, ok, err := cookiesession.Get[Cart](s, "cart")
+	fmt.Println(cart.Items, ok, err)
+
+	cart.Items = append(cart.Items, "tea")
+	if err := s.Set("cart", cart); err != nil {
+		log.Fatal(err)
+	}
+	cart, ok, err = cookiesession.Get[Cart](s, "cart")
+	fmt.Println(cart.Items, ok, err)
+
+	_, _, err = cookiesession.Get[int](s, "cart")
+	fmt.Println(errors.Is(err, cookiesession.ErrDecode))
+	// Output:
+	// [] false <nil>
+	// [tea] true <nil>
+	// true
+}
+
+func ExampleSession_SetExpiry() {
+	now := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
+	sessions, err := cookiesession.New(cookiesession.Config{
+		Keys:  exampleKeys(),
+		Clock: func() time.Time { return now }, // for a stable output
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	s := sessions.Load(context.Background())
+	fmt.Println(s.ExpiryAge()) // Config.Lifetime: two weeks
+
+	s.SetExpiry(cookiesession.IdleFor(5 * time.Minute)) // a bank: 5 minutes of inactivity
+	fmt.Println(s.ExpiryAge())
+
+	s.SetExpiry(cookiesession.ExpiresAt(now.Add(time.Hour))) // a fixed deadline
+	fmt.Println(s.ExpiryDate().Format(time.Kitchen))
+
+	s.SetExpiry(cookiesession.BrowserClose)
+	fmt.Println(s.ExpireAtBrowserClose())
+	// Output:
+	// 336h0m0s
+	// 5m0s
+	// 10:00AM
+	// true
+}
+
+func ExampleAddFlash() {
+	sessions, err := cookiesession.New(cookiesession.Config{Keys: exampleKeys()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /save", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := cookiesession.FromContext(r.Context())
+		_ = cookiesession.AddFlash(s, "Saved.")
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := cookiesession.FromContext(r.Context())
+		messages, _ := cookiesession.Flashes[string](s)
+		fmt.Fprintf(w, "messages: %q\n", messages)
+	})
+	srv := httptest.NewTLSServer(sessions.Handler(mux))
+	defer srv.Close()
+	client := srv.Client()
+	client.Jar, _ = cookiejar.New(nil)
+
+	show := func(resp *http.Response, err error) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Print(string(body))
+	}
+	show(client.Post(srv.URL+"/save", "text/plain", strings.NewReader(""))) // follows the redirect
+	show(client.Get(srv.URL + "/"))
+	// Output:
+	// messages: ["Saved."]
+	// messages: []
+}
+
+func ExampleData() {
+	sessions, err := cookiesession.New(cookiesession.Config{Keys: exampleKeys()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// In typed mode, the whole session is one struct of the application's.
+	type State struct {
+		UserID int64  `cbor:"1,keyasint"`
+		Theme  string `cbor:"2,keyasint,omitempty"`
+	}
+	s := sessions.Load(context.Background())
+	if err := cookiesession.SetData(s, State{UserID: 42, Theme: "dark"}); err != nil {
+		log.Fatal(err)
+	}
+	fields, _ := sessions.Commit(s, http.StatusOK)
+	c, _ := http.ParseSetCookie(fields.Get("Set-Cookie"))
+
+	next := sessions.Load(context.Background(), c.Name+"="+c.Value)
+	state, err := cookiesession.Data[State](next)
+	fmt.Printf("%+v %v\n", state, err)
+	// Output:
+	// {UserID:42 Theme:dark} <nil>
+}
+
+func ExampleDenyList() {
+	deny := new(cookiesession.DenyList)
+	sessions, err := cookiesession.New(cookiesession.Config{
+		Keys:    exampleKeys(),
+		Revoker: deny,
+		OnError: func(_ context.Context, err error) {
+			fmt.Println("rejected:", errors.Is(err, cookiesession.ErrRevoked))
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cookie := exampleCookie(sessions)
+
+	// Logout: Flush revokes the session ID, so a stolen copy of the cookie
+	// stops working too.
+	s := sessions.Load(context.Background(), cookie)
+	if err := s.Flush(); err != nil {
+		log.Fatal(err)
+	}
+	_, _ = sessions.Commit(s, http.StatusOK)
+
+	replay := sessions.Load(context.Background(), cookie)
+	_, ok, _ := cookiesession.Get[string](replay, "user")
+	fmt.Println("user found:", ok)
+
+	// Prune now and then forgets IDs whose sessions have expired anyway.
+	deny.Prune(time.Now())
+	// Output:
+	// rejected: true
+	// user found: false
+}

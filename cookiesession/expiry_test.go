@@ -1,0 +1,372 @@
+package cookiesession_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/crumbhq/crumb/cookiesession"
+	"github.com/crumbhq/crumb/crypto"
+)
+
+// Expiry boundaries (security.md §6 item 8). A session is valid while
+// now <= deadline, in whole Unix seconds, plus Config.ClockSkew: at the
+// deadline's own second it opens, one second later it does not.
+
+// secOutcome loads value at the clock's current time and returns nil if the
+// session opened, or the one error reported for it.
+func (e *secEnv) outcome(m *cookiesession.Manager, value string) error {
+	e.t.Helper()
+	s := secLoad(m, value)
+	opened := s.ID() != ""
+	errs := e.errs.take()
+	switch {
+	case opened && len(errs) == 0:
+		return nil
+	case !opened && len(errs) == 1:
+		return errs[0]
+	}
+	e.t.Fatalf("load: opened %v with reports %v", opened, errs)
+	return nil
+}
+
+// secBoundary checks that value opens one second before and at deadline,
+// and fails with want one second after it.
+func secBoundary(t *testing.T, e *secEnv, m *cookiesession.Manager, value string, deadline time.Time, want error) {
+	t.Helper()
+	for _, c := range []struct {
+		at   time.Duration
+		want error
+	}{{-time.Second, nil}, {0, nil}, {time.Second, want}} {
+		e.clock.Set(deadline.Add(c.at))
+		err := e.outcome(m, value)
+		if (c.want == nil && err != nil) || (c.want != nil && !errors.Is(err, c.want)) {
+			t.Errorf("at deadline%+v: %v, want %v", c.at, err, c.want)
+		}
+	}
+}
+
+func TestSecExpiryBoundaries(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		cfg      func(*cookiesession.Config)
+		save     func(*cookiesession.Session)
+		deadline time.Time
+	}{
+		{
+			name:     "Lifetime",
+			cfg:      func(c *cookiesession.Config) { c.Lifetime = time.Hour },
+			deadline: secEpoch.Add(time.Hour),
+		},
+		{
+			name:     "IdleFor",
+			save:     func(s *cookiesession.Session) { s.SetExpiry(cookiesession.IdleFor(10 * time.Minute)) },
+			deadline: secEpoch.Add(10 * time.Minute),
+		},
+		{
+			name:     "ExpiresAt",
+			save:     func(s *cookiesession.Session) { s.SetExpiry(cookiesession.ExpiresAt(secEpoch.Add(30 * time.Minute))) },
+			deadline: secEpoch.Add(30 * time.Minute),
+		},
+		{
+			name:     "ExpiresIn",
+			save:     func(s *cookiesession.Session) { s.SetExpiry(cookiesession.ExpiresIn(45 * time.Minute)) },
+			deadline: secEpoch.Add(45 * time.Minute),
+		},
+		{
+			name:     "BrowserClose",
+			cfg:      func(c *cookiesession.Config) { c.Lifetime = 2 * time.Hour },
+			save:     func(s *cookiesession.Session) { s.SetExpiry(cookiesession.BrowserClose) },
+			deadline: secEpoch.Add(2 * time.Hour),
+		},
+		{
+			name:     "AbsoluteLifetime",
+			cfg:      func(c *cookiesession.Config) { c.Lifetime = 2 * time.Hour; c.AbsoluteLifetime = time.Hour },
+			deadline: secEpoch.Add(time.Hour),
+		},
+		{
+			name:     "AbsoluteLifetime caps ExpiresAt",
+			cfg:      func(c *cookiesession.Config) { c.AbsoluteLifetime = time.Hour },
+			save:     func(s *cookiesession.Session) { s.SetExpiry(cookiesession.ExpiresAt(secEpoch.Add(48 * time.Hour))) },
+			deadline: secEpoch.Add(time.Hour),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newSecEnv(t, tt.cfg)
+			v := e.save(func(s *cookiesession.Session) {
+				_ = s.Set("n", 1)
+				if tt.save != nil {
+					tt.save(s)
+				}
+			})
+			if got := e.load(v).Info().Expires; !got.Equal(tt.deadline) {
+				t.Fatalf("sealed deadline = %v, want %v", got, tt.deadline)
+			}
+			secBoundary(t, e, e.m, v, tt.deadline, cookiesession.ErrExpired)
+		})
+	}
+}
+
+// TestSecExpiryAbsoluteAfterSaves saves a session repeatedly: each save
+// moves the idle deadline, never past the absolute cap.
+func TestSecExpiryAbsoluteAfterSaves(t *testing.T) {
+	t.Parallel()
+	e := newSecEnv(t, func(c *cookiesession.Config) {
+		c.Lifetime = 20 * time.Minute
+		c.AbsoluteLifetime = time.Hour
+	})
+	v := e.save(secSet(t, "n", 0))
+	for i := 1; i <= 3; i++ { // saves at +15m, +30m and +45m: deadlines +35m, +50m, +60m (the cap)
+		e.clock.Add(15 * time.Minute)
+		s := e.load(v)
+		if err := s.Set("n", i); err != nil {
+			t.Fatal(err)
+		}
+		c := e.commit(s)
+		if c == nil {
+			t.Fatalf("save %d sent no cookie", i)
+		}
+		v = c.Value
+		want := secMinTime(e.clock.Now().Add(20*time.Minute), secEpoch.Add(time.Hour))
+		if got := e.load(v).Info().Expires; !got.Equal(want) {
+			t.Errorf("save %d: deadline %v, want %v", i, got, want)
+		}
+		// At the deadline's own second, Max-Age is 1 (0 would omit it).
+		if got, want := c.MaxAge, max(1, int(want.Sub(e.clock.Now())/time.Second)); got != want {
+			t.Errorf("save %d: Max-Age %d, want %d", i, got, want)
+		}
+	}
+	secBoundary(t, e, e.m, v, secEpoch.Add(time.Hour), cookiesession.ErrExpired)
+}
+
+func TestSecNotBefore(t *testing.T) {
+	t.Parallel()
+	e := newSecEnv(t, nil)
+	v := e.save(secSet(t, "n", 1)) // issued at secEpoch
+	tests := []struct {
+		notBefore time.Time
+		want      error
+	}{
+		{secEpoch.Add(-time.Second), nil},
+		{secEpoch, nil},
+		{secEpoch.Add(time.Second), cookiesession.ErrRevoked},
+		// Issue times are whole seconds: a session issued in the cut-off's
+		// own second may predate it, so a fractional NotBefore rounds up.
+		{secEpoch.Add(500 * time.Millisecond), cookiesession.ErrRevoked},
+		{secEpoch.Add(-500 * time.Millisecond), nil},
+	}
+	for _, tt := range tests {
+		m := e.with(func(c *cookiesession.Config) { c.NotBefore = tt.notBefore })
+		e.clock.Set(secEpoch.Add(time.Minute))
+		err := e.outcome(m, v)
+		if (tt.want == nil && err != nil) || (tt.want != nil && !errors.Is(err, tt.want)) {
+			t.Errorf("NotBefore = issue time %+v: %v, want %v", tt.notBefore.Sub(secEpoch), err, tt.want)
+		}
+	}
+}
+
+func TestSecClockSkew(t *testing.T) {
+	t.Parallel()
+	t.Run("past the deadline", func(t *testing.T) {
+		e := newSecEnv(t, func(c *cookiesession.Config) { c.Lifetime = time.Hour; c.ClockSkew = 5 * time.Second })
+		v := e.save(secSet(t, "n", 1))
+		secBoundary(t, e, e.m, v, secEpoch.Add(time.Hour+5*time.Second), cookiesession.ErrExpired)
+	})
+	t.Run("fractional skew rounds up", func(t *testing.T) {
+		e := newSecEnv(t, func(c *cookiesession.Config) { c.Lifetime = time.Hour; c.ClockSkew = 1500 * time.Millisecond })
+		v := e.save(secSet(t, "n", 1))
+		secBoundary(t, e, e.m, v, secEpoch.Add(time.Hour+2*time.Second), cookiesession.ErrExpired)
+	})
+	t.Run("saved in the future", func(t *testing.T) {
+		e := newSecEnv(t, func(c *cookiesession.Config) { c.ClockSkew = 5 * time.Second })
+		// Another instance, its clock ahead, saved these.
+		e.clock.Set(secEpoch.Add(5 * time.Second))
+		within := e.save(secSet(t, "n", 1))
+		e.clock.Set(secEpoch.Add(6 * time.Second))
+		beyond := e.save(secSet(t, "n", 1))
+
+		e.clock.Set(secEpoch)
+		if err := e.outcome(e.m, within); err != nil {
+			t.Errorf("saved ClockSkew in the future: %v, want valid", err)
+		}
+		err := e.outcome(e.m, beyond)
+		if !errors.Is(err, cookiesession.ErrInvalid) || crypto.ReasonOf(err) != crypto.ReasonPayload {
+			t.Errorf("saved ClockSkew+1s in the future: %v, want ErrInvalid (ReasonPayload)", err)
+		}
+		strict := e.with(func(c *cookiesession.Config) { c.ClockSkew = 0 })
+		if err := e.outcome(strict, within); !errors.Is(err, cookiesession.ErrInvalid) {
+			t.Errorf("saved in the future with no skew: %v, want ErrInvalid", err)
+		}
+	})
+}
+
+// TestSecForgedExpired: expiry is checked only after authentication, so a
+// tampered cookie that has also expired reports ErrInvalid.
+func TestSecForgedExpired(t *testing.T) {
+	t.Parallel()
+	e := newSecEnv(t, func(c *cookiesession.Config) { c.Lifetime = time.Hour })
+	v := e.save(secSet(t, "n", 1))
+	e.clock.Add(2 * time.Hour)
+	if err := e.outcome(e.m, v); !errors.Is(err, cookiesession.ErrExpired) {
+		t.Fatalf("genuine expired cookie: %v, want ErrExpired", err)
+	}
+	sealed, err := crypto.Decode(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{crypto.HeaderSize + crypto.NonceSize, len(sealed) - 1, crypto.HeaderSize} {
+		forged := append([]byte(nil), sealed...)
+		forged[i] ^= 0x01
+		err := e.outcome(e.m, crypto.Encode(forged))
+		if !errors.Is(err, cookiesession.ErrInvalid) || errors.Is(err, cookiesession.ErrExpired) {
+			t.Errorf("expired cookie with byte %d flipped: %v, want ErrInvalid only", i, err)
+		}
+	}
+}
+
+func TestSecSubSecondClock(t *testing.T) {
+	t.Parallel()
+	frac := 999 * time.Millisecond
+	e := newSecEnv(t, func(c *cookiesession.Config) { c.Lifetime = time.Hour })
+	e.clock.Set(secEpoch.Add(frac))
+	s := e.load()
+	_ = s.Set("n", 1)
+	if got := s.ExpiryAge(); got != time.Hour {
+		t.Errorf("ExpiryAge = %v, want 1h", got)
+	}
+	c := e.commit(s)
+	if c.MaxAge != 3600 || !c.Expires.Equal(secEpoch.Add(time.Hour)) {
+		t.Errorf("Max-Age %d, Expires %v; want 3600 and the whole second %v", c.MaxAge, c.Expires, secEpoch.Add(time.Hour))
+	}
+	info := e.load(c.Value).Info()
+	if !info.IssuedAt.Equal(secEpoch) || !info.SavedAt.Equal(secEpoch) || !info.Expires.Equal(secEpoch.Add(time.Hour)) {
+		t.Errorf("info %+v: want times truncated to %v", info, secEpoch)
+	}
+	// Valid through the deadline's whole second, fraction included.
+	secBoundary(t, e, e.m, c.Value, secEpoch.Add(time.Hour+frac), cookiesession.ErrExpired)
+
+	// A fixed deadline with a fraction is truncated to its second.
+	e.clock.Set(secEpoch.Add(frac))
+	v := e.save(func(s *cookiesession.Session) {
+		s.SetExpiry(cookiesession.ExpiresAt(secEpoch.Add(10*time.Second + frac)))
+	})
+	if got := e.load(v).Info().Expires; !got.Equal(secEpoch.Add(10 * time.Second)) {
+		t.Errorf("ExpiresAt(10.999s) sealed %v, want 10s", got)
+	}
+	// IdleFor truncates to whole seconds too.
+	v = e.save(func(s *cookiesession.Session) { s.SetExpiry(cookiesession.IdleFor(2*time.Second + frac)) })
+	if got := e.load(v).Info().Expires; !got.Equal(secEpoch.Add(2 * time.Second)) {
+		t.Errorf("IdleFor(2.999s) sealed %v, want 2s after the save", got)
+	}
+}
+
+func TestSecRenewAfter(t *testing.T) {
+	t.Parallel()
+	e := newSecEnv(t, func(c *cookiesession.Config) {
+		c.Lifetime = 30 * time.Minute
+		c.RenewAfter = 10 * time.Minute
+	})
+	v := e.save(secSet(t, "n", 1))
+	id := e.load(v).ID()
+
+	request := func(at time.Duration, touch bool) *cookiesession.Session {
+		e.clock.Set(secEpoch.Add(at))
+		s := e.load(v)
+		if touch {
+			secGet(t, s, "n")
+		}
+		return s
+	}
+	for _, at := range []time.Duration{time.Minute, 10*time.Minute - time.Second} {
+		for _, touch := range []bool{false, true} {
+			if c := e.commit(request(at, touch)); c != nil {
+				t.Errorf("request %v after the save (touched %v) sent %v", at, touch, c)
+			}
+		}
+	}
+	// At RenewAfter, even untouched: re-sealed with a later deadline.
+	c := e.commit(request(10*time.Minute, false))
+	if c == nil {
+		t.Fatal("request at RenewAfter was not renewed")
+	}
+	if c.MaxAge != 30*60 {
+		t.Errorf("renewed Max-Age %d, want 1800", c.MaxAge)
+	}
+	info := e.load(c.Value).Info()
+	if !info.Expires.Equal(secEpoch.Add(40*time.Minute)) || !info.SavedAt.Equal(secEpoch.Add(10*time.Minute)) ||
+		!info.IssuedAt.Equal(secEpoch) || info.ID != id {
+		t.Errorf("renewed info %+v: want deadline +40m, saved +10m, issued and ID unchanged", info)
+	}
+	// A 5xx response does not renew.
+	e.clock.Set(secEpoch.Add(20 * time.Minute))
+	h, err := e.m.Commit(e.load(v), 503)
+	if err != nil || h.Get("Set-Cookie") != "" {
+		t.Errorf("5xx renewed: %v, %v", h, err)
+	}
+}
+
+func TestSecRenewalAbsoluteCap(t *testing.T) {
+	t.Parallel()
+	e := newSecEnv(t, func(c *cookiesession.Config) {
+		c.Lifetime = 30 * time.Minute
+		c.RenewAfter = 10 * time.Minute
+		c.AbsoluteLifetime = time.Hour
+	})
+	v := e.save(secSet(t, "n", 1))
+	limit := secEpoch.Add(time.Hour)
+	for at := 10 * time.Minute; at <= time.Hour; at += 10 * time.Minute {
+		e.clock.Set(secEpoch.Add(at))
+		s := e.load(v)
+		c := e.commit(s)
+		if c == nil {
+			t.Fatalf("no renewal at +%v", at)
+		}
+		v = c.Value
+		deadline := e.load(v).Info().Expires
+		if deadline.After(limit) {
+			t.Errorf("renewal at +%v sealed deadline %v past the cap %v", at, deadline, limit)
+		}
+		if want := secMinTime(secEpoch.Add(at+30*time.Minute), limit); !deadline.Equal(want) {
+			t.Errorf("renewal at +%v: deadline %v, want %v", at, deadline, want)
+		}
+		// The session is valid through the cap's whole second, so Expires
+		// is at most one second past it (Max-Age 1 at the cap itself).
+		if c.MaxAge < 1 || c.Expires.After(limit.Add(time.Second)) {
+			t.Errorf("renewal at +%v: Max-Age %d, Expires %v; want within the cap", at, c.MaxAge, c.Expires)
+		}
+	}
+	e.clock.Set(limit.Add(time.Second))
+	s := e.load(v)
+	if s.Len() != 0 {
+		t.Error("session opened past its absolute cap")
+	}
+	if c := e.commit(s); c == nil || c.Value != "" {
+		t.Errorf("past the cap: commit = %v, want the deletion cookie", c)
+	}
+}
+
+// TestSecLifetimeChange: the current Lifetime may shorten live sessions;
+// a longer one never extends the deadline sealed into them.
+func TestSecLifetimeChange(t *testing.T) {
+	t.Parallel()
+	e := newSecEnv(t, func(c *cookiesession.Config) { c.Lifetime = 14 * 24 * time.Hour })
+	v := e.save(secSet(t, "n", 1))
+
+	shorter := e.with(func(c *cookiesession.Config) { c.Lifetime = time.Hour })
+	secBoundary(t, e, shorter, v, secEpoch.Add(time.Hour), cookiesession.ErrExpired)
+
+	longer := e.with(func(c *cookiesession.Config) { c.Lifetime = 30 * 24 * time.Hour })
+	secBoundary(t, e, longer, v, secEpoch.Add(14*24*time.Hour), cookiesession.ErrExpired)
+
+	withCap := e.with(func(c *cookiesession.Config) { c.AbsoluteLifetime = 2 * time.Hour })
+	secBoundary(t, e, withCap, v, secEpoch.Add(2*time.Hour), cookiesession.ErrExpired)
+}
+
+func secMinTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

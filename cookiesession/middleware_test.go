@@ -1,0 +1,406 @@
+package cookiesession_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crumbhq/crumb/cookiesession"
+)
+
+// Middleware tests (Manager.Handler, Save, FromContext). Handlers run in
+// httptest.NewRecorder where the writer's behaviour does not matter, and
+// behind httptest.NewServer where it does (flushing, 1xx responses,
+// deadlines, panics). No test sleeps: steps are ordered with channels.
+
+// secServe runs h under e's middleware for a request carrying cookie (if
+// not empty) and returns the recorded response.
+func (e *secEnv) serve(cookie string, h http.HandlerFunc) *http.Response {
+	e.t.Helper()
+	r := httptest.NewRequest("GET", "https://example.com/", nil)
+	if cookie != "" {
+		r.Header.Set("Cookie", secHeader(e.m, cookie))
+	}
+	w := httptest.NewRecorder()
+	e.m.Handler(h).ServeHTTP(w, r)
+	resp := w.Result()
+	secCheckSetCookies(e.t, e.m, resp.Header)
+	return resp
+}
+
+// secSession returns the request's session, failing the test without one.
+func secSession(t testing.TB, r *http.Request) *cookiesession.Session {
+	t.Helper()
+	s, ok := cookiesession.FromContext(r.Context())
+	if !ok || s == nil {
+		t.Fatal("FromContext inside Handler found no session")
+	}
+	return s
+}
+
+// secResponseCookie returns the value of the session cookie resp sets, or
+// "" with ok false if it sets none.
+func secResponseCookie(m *cookiesession.Manager, resp *http.Response) (string, bool) {
+	for _, c := range resp.Cookies() {
+		if c.Name == m.Name() {
+			return c.Value, true
+		}
+	}
+	return "", false
+}
+
+func TestSecMiddlewareCommitPoints(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		write  func(w http.ResponseWriter)
+		status int
+	}{
+		{"Write without WriteHeader", func(w http.ResponseWriter) { _, _ = io.WriteString(w, "body") }, 200},
+		{"WriteHeader 201", func(w http.ResponseWriter) { w.WriteHeader(http.StatusCreated) }, 201},
+		{"Flusher", func(w http.ResponseWriter) { w.(http.Flusher).Flush() }, 200},
+		{"ResponseController Flush", func(w http.ResponseWriter) { _ = http.NewResponseController(w).Flush() }, 200},
+		{"writes nothing", func(http.ResponseWriter) {}, 200},
+		{"redirect", func(w http.ResponseWriter) { w.Header().Set("Location", "/next"); w.WriteHeader(http.StatusSeeOther) }, 303},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newSecEnv(t, nil)
+			resp := e.serve("", func(w http.ResponseWriter, r *http.Request) {
+				if err := secSession(t, r).Set("n", 1); err != nil {
+					t.Fatal(err)
+				}
+				tt.write(w)
+			})
+			if resp.StatusCode != tt.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			v, ok := secResponseCookie(e.m, resp)
+			if !ok {
+				t.Fatalf("no Set-Cookie; headers %v", resp.Header)
+			}
+			if n, ok := secGet(t, e.load(v), "n"); !ok || n != 1 {
+				t.Errorf("saved session: n = %d, %v", n, ok)
+			}
+			if errs := e.errs.take(); len(errs) != 0 {
+				t.Errorf("reported %v", errs)
+			}
+		})
+	}
+}
+
+// TestSecMiddlewareStreaming: a handler that flushes before writing gets
+// its cookie into the headers, and the flush reaches the client while the
+// handler is still running.
+func TestSecMiddlewareStreaming(t *testing.T) {
+	t.Parallel()
+	e := newSecEnv(t, nil)
+	release := make(chan struct{})
+	done := make(chan struct{})
+	ts := httptest.NewServer(e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(done)
+		if err := secSession(t, r).Set("n", 1); err != nil {
+			t.Error(err)
+		}
+		rc := http.NewResponseController(w)
+		if err := rc.Flush(); err != nil {
+			t.Errorf("Flush before writing: %v", err)
+		}
+		_, _ = io.WriteString(w, "first\n")
+		if err := rc.Flush(); err != nil {
+			t.Errorf("Flush: %v", err)
+		}
+		<-release
+		_, _ = io.WriteString(w, "second\n")
+	})))
+	defer ts.Close()
+	var once bool
+	finish := func() {
+		if !once {
+			once = true
+			close(release)
+		}
+	}
+	defer finish()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL, nil)
+	resp, err := ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, ok := secResponseCookie(e.m, resp); !ok {
+		t.Errorf("streamed response has no Set-Cookie; headers %v", resp.Header)
+	}
+	if resp.Header.Get("Vary") != "Cookie" || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("streamed response: Vary %q, Cache-Control %q", resp.Header.Get("Vary"), resp.Header.Get("Cache-Control"))
+	}
+	br := bufio.NewReader(resp.Body)
+	line, err := br.ReadString('\n')
+	if err != nil || line != "first\n" {
+		t.Fatalf("first chunk = %q, %v", line, err)
+	}
+	select {
+	case <-done:
+		t.Fatal("handler finished before the client read the first chunk")
+	default:
+	}
+	finish()
+	rest, err := io.ReadAll(br)
+	if err != nil || string(rest) != "second\n" {
+		t.Errorf("rest = %q, %v", rest, err)
+	}
+}
+
+// TestSecMiddlewareEarlyHints: a 103 response goes out without the session
+// cookie; the final response carries it.
+func TestSecMiddlewareEarlyHints(t *testing.T) {
+	t.Parallel()
+	e := newSecEnv(t, nil)
+	ts := httptest.NewServer(e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := secSession(t, r).Set("n", 1); err != nil {
+			t.Error(err)
+		}
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		_, _ = io.WriteString(w, "ok")
+	})))
+	defer ts.Close()
+
+	var hints []textproto.MIMEHeader
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+			if code == http.StatusEarlyHints {
+				hints = append(hints, h)
+			}
+			return nil
+		},
+	})
+	req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL, nil)
+	resp, err := ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(hints) != 1 {
+		t.Fatalf("got %d 103 responses, want 1", len(hints))
+	}
+	if hints[0].Get("Link") == "" || len(hints[0].Values("Set-Cookie")) != 0 {
+		t.Errorf("103 headers %v: want Link and no Set-Cookie", hints[0])
+	}
+	if resp.StatusCode != 200 {
+		t.Errorf("final status %d", resp.StatusCode)
+	}
+	if _, ok := secResponseCookie(e.m, resp); !ok {
+		t.Errorf("final response has no Set-Cookie; headers %v", resp.Header)
+	}
+}
+
+// TestSecMiddlewareResponseController: deadlines and full duplex reach the
+// server's writer through Unwrap.
+func TestSecMiddlewareResponseController(t *testing.T) {
+	t.Parallel()
+	e := newSecEnv(t, nil)
+	ts := httptest.NewServer(e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		if err := rc.SetWriteDeadline(time.Now().Add(time.Minute)); err != nil {
+			t.Errorf("SetWriteDeadline: %v", err)
+		}
+		if err := rc.SetReadDeadline(time.Now().Add(time.Minute)); err != nil {
+			t.Errorf("SetReadDeadline: %v", err)
+		}
+		if err := rc.EnableFullDuplex(); err != nil {
+			t.Errorf("EnableFullDuplex: %v", err)
+		}
+		if err := secSession(t, r).Set("n", 1); err != nil {
+			t.Error(err)
+		}
+		_, _ = io.WriteString(w, "ok")
+	})))
+	defer ts.Close()
+	resp, err := ts.Client().Get(ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, ok := secResponseCookie(e.m, resp); !ok {
+		t.Errorf("no Set-Cookie; headers %v", resp.Header)
+	}
+
+	// A writer that cannot flush: the session still commits, and
+	// ResponseController reports ErrNotSupported.
+	r := httptest.NewRequest("GET", "/", nil)
+	w := &secPlainWriter{h: http.Header{}}
+	e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = secSession(t, r).Set("n", 1)
+		if err := http.NewResponseController(w).Flush(); !errors.Is(err, http.ErrNotSupported) {
+			t.Errorf("Flush on a writer without Flush = %v, want ErrNotSupported", err)
+		}
+	})).ServeHTTP(w, r)
+	if w.h.Get("Set-Cookie") == "" {
+		t.Errorf("no Set-Cookie through a writer without Flush")
+	}
+}
+
+// secPlainWriter is a ResponseWriter with no optional methods.
+type secPlainWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *secPlainWriter) Header() http.Header         { return w.h }
+func (w *secPlainWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *secPlainWriter) WriteHeader(status int)      { w.status = status }
+
+func TestSecMiddlewareLateChange(t *testing.T) {
+	t.Parallel()
+	e := newSecEnv(t, nil)
+	resp := e.serve("", func(w http.ResponseWriter, r *http.Request) {
+		s := secSession(t, r)
+		_ = s.Set("a", 1)
+		_, _ = io.WriteString(w, "body")
+		_ = s.Set("b", 2) // too late: the headers are gone
+	})
+	v, ok := secResponseCookie(e.m, resp)
+	if !ok {
+		t.Fatal("no Set-Cookie")
+	}
+	s := e.load(v)
+	if !s.Has("a") || s.Has("b") {
+		t.Errorf("saved keys %q, want only the change made before the first Write", s.Keys())
+	}
+	errs := e.errs.take()
+	if len(errs) != 1 || !errors.Is(errs[0], cookiesession.ErrLateChange) {
+		t.Errorf("reported %v, want ErrLateChange", errs)
+	}
+
+	// Reading after the first Write is not a change.
+	e.serve(v, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "body")
+		secGet(t, secSession(t, r), "a")
+	})
+	if errs := e.errs.take(); len(errs) != 0 {
+		t.Errorf("a read after the first Write reported %v", errs)
+	}
+}
+
+func TestSecMiddleware5xx(t *testing.T) {
+	t.Parallel()
+	e := newSecEnv(t, nil)
+	v := e.save(secSet(t, "n", 1))
+	for _, status := range []int{500, 502, 503} {
+		resp := e.serve(v, func(w http.ResponseWriter, r *http.Request) {
+			_ = secSession(t, r).Set("n", 2)
+			w.WriteHeader(status)
+		})
+		if _, ok := secResponseCookie(e.m, resp); ok {
+			t.Errorf("%d: a changed session was saved", status)
+		}
+		// Logout still applies on an error page.
+		resp = e.serve(v, func(w http.ResponseWriter, r *http.Request) {
+			_ = secSession(t, r).Flush()
+			http.Error(w, "oops", status)
+		})
+		if got, ok := secResponseCookie(e.m, resp); !ok || got != "" {
+			t.Errorf("%d after Flush: cookie %q, %v; want the deletion", status, got, ok)
+		}
+	}
+	// A 4xx saves as usual.
+	resp := e.serve(v, func(w http.ResponseWriter, r *http.Request) {
+		_ = secSession(t, r).Set("n", 3)
+		w.WriteHeader(http.StatusNotFound)
+	})
+	if _, ok := secResponseCookie(e.m, resp); !ok {
+		t.Errorf("404: a changed session was not saved")
+	}
+}
+
+func TestSecFromContextOutsideHandler(t *testing.T) {
+	t.Parallel()
+	if s, ok := cookiesession.FromContext(context.Background()); s != nil || ok {
+		t.Errorf("FromContext(Background) = %v, %v; want nil, false", s, ok)
+	}
+	if s, ok := cookiesession.FromContext(cookiesession.NewContext(context.Background(), nil)); s != nil || ok {
+		t.Errorf("FromContext with a nil session = %v, %v; want nil, false", s, ok)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	if _, ok := cookiesession.FromContext(r.Context()); ok {
+		t.Errorf("a bare request has a session")
+	}
+}
+
+func TestSecSaveWithoutMiddleware(t *testing.T) {
+	t.Parallel()
+	e := newSecEnv(t, nil)
+	v := e.save(secSet(t, "n", 1))
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Cookie", "other=1; "+secHeader(e.m, v))
+	w := httptest.NewRecorder()
+	w.Header().Set("Vary", "Accept-Encoding")
+
+	s := e.m.LoadRequest(r)
+	if n, _ := secGet(t, s, "n"); n != 1 {
+		t.Fatalf("LoadRequest: n = %d", n)
+	}
+	_ = s.Set("n", 2)
+	if err := e.m.Save(w, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.Save(w, s); err != nil { // a session commits once
+		t.Fatal(err)
+	}
+	h := w.Header()
+	if got := h.Values("Set-Cookie"); len(got) != 1 {
+		t.Fatalf("Set-Cookie = %q, want one", got)
+	}
+	if got := h.Values("Vary"); strings.Join(got, ",") != "Accept-Encoding,Cookie" {
+		t.Errorf("Vary = %q", got)
+	}
+	if h.Get("Cache-Control") != "no-store" {
+		t.Errorf("Cache-Control = %q", h.Get("Cache-Control"))
+	}
+	resp := &http.Response{Header: h}
+	got, _ := secResponseCookie(e.m, resp)
+	if n, _ := secGet(t, e.load(got), "n"); n != 2 {
+		t.Errorf("saved n = %d, want 2", n)
+	}
+}
+
+// TestSecMiddlewareAbortHandler: http.ErrAbortHandler passes through the
+// middleware to net/http, which aborts the response quietly; the server
+// keeps serving.
+func TestSecMiddlewareAbortHandler(t *testing.T) {
+	t.Parallel()
+	e := newSecEnv(t, nil)
+	ts := httptest.NewServer(e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := secSession(t, r)
+		_ = s.Set("n", 1)
+		if r.URL.Path == "/abort" {
+			panic(http.ErrAbortHandler)
+		}
+		_, _ = io.WriteString(w, "ok")
+	})))
+	defer ts.Close()
+	if resp, err := ts.Client().Get(ts.URL + "/abort"); err == nil {
+		resp.Body.Close()
+		t.Errorf("aborted request got a response: %v", resp.Status)
+	}
+	resp, err := ts.Client().Get(ts.URL + "/")
+	if err != nil {
+		t.Fatalf("server stopped serving after an abort: %v", err)
+	}
+	resp.Body.Close()
+	if _, ok := secResponseCookie(e.m, resp); !ok {
+		t.Errorf("no Set-Cookie after an earlier abort")
+	}
+}

@@ -1,0 +1,481 @@
+package fuzz_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/crumbhq/crumb/cookiesession"
+	"github.com/crumbhq/crumb/crypto"
+	"github.com/crumbhq/crumb/rotation"
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Fuzz targets for package cookiesession. They share a fixed key (csKey),
+// so that every fuzz worker process opens the cookies its coordinator
+// sealed as seeds, and a fixed clock, so that those cookies never expire.
+
+// csNow is the clock of every Manager here.
+var csNow = time.Date(2026, time.March, 1, 12, 0, 0, 0, time.UTC)
+
+// csKey is a fixed key derived from a public string: it protects nothing.
+var csKey = func() *crypto.Key {
+	s := sha256.Sum256([]byte("crumb/fuzz/cookiesession: public test key, never use"))
+	k, err := crypto.NewKey(s[:])
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
+var csRing = func() *rotation.Keyring {
+	r, err := rotation.New(csKey)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}()
+
+// csErrs records what a Manager reports; fuzz workers run inputs one at a
+// time, but the recorder locks anyway.
+type csErrs struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (e *csErrs) hook(_ context.Context, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.errs = append(e.errs, err)
+}
+
+func (e *csErrs) take() []error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	errs := e.errs
+	e.errs = nil
+	return errs
+}
+
+// csManager returns a Manager over ring at csNow, reporting to errs.
+func csManager(tb testing.TB, ring *rotation.Keyring, errs *csErrs) *cookiesession.Manager {
+	tb.Helper()
+	cfg := cookiesession.Config{Keys: ring, Clock: func() time.Time { return csNow }}
+	if errs != nil {
+		cfg.OnError = errs.hook
+	}
+	m, err := cookiesession.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// csSeal saves a session built by fill and returns the cookie value.
+func csSeal(tb testing.TB, m *cookiesession.Manager, fill func(s *cookiesession.Session)) string {
+	tb.Helper()
+	s := m.Load(context.Background())
+	fill(s)
+	h, err := m.Commit(s, http.StatusOK)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := http.ParseSetCookie(h.Get("Set-Cookie"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c.Value
+}
+
+// csFills are the sessions the seeds hold.
+var csFills = []func(s *cookiesession.Session){
+	func(s *cookiesession.Session) { _ = s.Set("n", 1) },
+	func(s *cookiesession.Session) {
+		_ = s.Set("user", "ada")
+		_ = s.Set("cart", []string{"tea", "milk"})
+		_ = s.Set("prefs", map[string]any{"theme": "dark", "size": 3.5})
+		s.SetSubject("user-42")
+	},
+	func(s *cookiesession.Session) {
+		_ = cookiesession.AddFlash(s, "Saved.")
+		_ = cookiesession.SetData(s, struct{ A, B int }{1, 2})
+		s.SetExpiry(cookiesession.IdleFor(5 * time.Minute))
+	},
+	func(s *cookiesession.Session) {
+		s.SetExpiry(cookiesession.ExpiresAt(csNow.Add(time.Hour)))
+		_ = s.Set("", []byte{0, 1, 2})
+	},
+	func(s *cookiesession.Session) { s.SetExpiry(cookiesession.BrowserClose); _ = s.Set("b", true) },
+}
+
+// csCheckSetCookies checks that every Set-Cookie line in h parses with
+// http.ParseSetCookie, is Valid, and carries m's name.
+func csCheckSetCookies(t *testing.T, m *cookiesession.Manager, h http.Header) []*http.Cookie {
+	t.Helper()
+	var out []*http.Cookie
+	for _, line := range h.Values("Set-Cookie") {
+		c, err := http.ParseSetCookie(line)
+		if err != nil {
+			t.Fatalf("ParseSetCookie(%q): %v", line, err)
+		}
+		if err := c.Valid(); err != nil {
+			t.Fatalf("emitted cookie %q is not Valid: %v", line, err)
+		}
+		if c.Name != m.Name() {
+			t.Fatalf("emitted cookie named %q, want %q", c.Name, m.Name())
+		}
+		if len(line) > cookiesession.MaxCookieSize {
+			t.Fatalf("emitted a %d-byte Set-Cookie", len(line))
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// csOpensUnder reports whether any cookie named name in the Cookie headers
+// opens under ring with m's additional data: checked with the keyring
+// directly, not through cookiesession.
+func csOpensUnder(ring *rotation.Keyring, name string, headers []string) bool {
+	r := &http.Request{Header: http.Header{"Cookie": headers}}
+	ad := crypto.Context("crumb/v1/cookiesession", name, "")
+	for _, c := range r.CookiesNamed(name) {
+		sealed, err := crypto.Decode(c.Value)
+		if err != nil {
+			continue
+		}
+		if _, _, err := ring.Open(nil, sealed, ad); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzCookieHeader feeds arbitrary Cookie header text (split into several
+// header values at each newline, as HTTP/2 and API Gateway deliver them)
+// to Manager.Load, uses the session (reads every key, and changes it for
+// half the inputs) and commits it. Properties:
+//
+//   - nothing panics;
+//   - every Set-Cookie line Commit returns parses with http.ParseSetCookie,
+//     passes Cookie.Valid, carries the session cookie's name and fits 4096
+//     bytes, and Commit's only error is a *TooLargeError;
+//   - session data (an ID or any key) appears only if the header carries a
+//     cookie of the session's name that opens under the target's own key,
+//     checked with the keyring directly; a Manager holding another key
+//     never finds a session in the same header;
+//   - every rejected cookie is reported as ErrInvalid, ErrExpired or
+//     ErrRevoked, never as anything else.
+func FuzzCookieHeader(f *testing.F) {
+	seedM := csManager(f, csRing, nil)
+	name := seedM.Name()
+	var valid []string
+	for _, fill := range csFills {
+		valid = append(valid, csSeal(f, seedM, fill))
+	}
+	for _, v := range valid {
+		f.Add(name + "=" + v)
+		f.Add("a=1; " + name + "=" + v + "; b=2")
+		f.Add("a=1\n" + name + "=" + v)
+		f.Add(name + `="` + v + `"`)
+		f.Add(name + "=junk; " + name + "=" + v)
+		f.Add(strings.Repeat(name+"=x; ", 4) + name + "=" + v)
+		f.Add("__HOST-sessionid=" + v)
+		f.Add(name + "=" + v[:len(v)-1])
+		f.Add(name + "=" + v + "A")
+		f.Add(name + "=" + v[:20] + "\\" + v[20:])
+	}
+	f.Add("")
+	f.Add(name + "=")
+	f.Add(name + "=" + strings.Repeat("A", 4096))
+	f.Add(strings.Repeat("j=1; ", 3001) + name + "=" + valid[0])
+	f.Add(strings.Repeat(name+"="+valid[0]+"; ", 100))
+
+	errs := new(csErrs)
+	m := csManager(f, csRing, errs)
+	otherKey, err := crypto.GenerateKey()
+	if err != nil {
+		f.Fatal(err)
+	}
+	otherRing, err := rotation.New(otherKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	other := csManager(f, otherRing, nil)
+
+	f.Fuzz(func(t *testing.T, header string) {
+		headers := strings.Split(header, "\n")
+		errs.take()
+		s := m.Load(context.Background(), headers...)
+		id := s.ID()
+		keys := s.Keys()
+		for _, k := range keys {
+			_, _, _ = cookiesession.Get[any](s, k)
+		}
+		_, _ = s.Items()
+		_, _ = cookiesession.Data[any](s)
+		_ = s.Info()
+		if (id != "" || len(keys) > 0) && !csOpensUnder(csRing, name, headers) {
+			t.Fatalf("session data (ID %q, keys %q) from a header with no cookie sealed under the key", id, keys)
+		}
+		for _, err := range errs.take() {
+			if !errors.Is(err, cookiesession.ErrInvalid) && !errors.Is(err, cookiesession.ErrExpired) && !errors.Is(err, cookiesession.ErrRevoked) {
+				t.Fatalf("rejected cookie reported as %v", err)
+			}
+		}
+		if len(header)%2 == 0 {
+			if err := s.Set("fuzz", len(header)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h, err := m.Commit(s, http.StatusOK)
+		var tl *cookiesession.TooLargeError
+		if err != nil && !errors.As(err, &tl) {
+			t.Fatalf("Commit: %v", err)
+		}
+		csCheckSetCookies(t, m, h)
+		if len(header)%2 == 0 && err == nil && len(h.Values("Set-Cookie")) != 1 {
+			t.Fatalf("a changed session sent %d Set-Cookie lines", len(h.Values("Set-Cookie")))
+		}
+
+		s2 := other.Load(context.Background(), headers...)
+		if s2.ID() != "" || s2.Len() != 0 {
+			t.Fatalf("a Manager without the key found a session")
+		}
+		h2, _ := other.Commit(s2, http.StatusOK)
+		csCheckSetCookies(t, other, h2)
+	})
+}
+
+// csPlaintext opens a cookie value sealed under csRing and returns its
+// payload.
+func csPlaintext(tb testing.TB, m *cookiesession.Manager, value string) []byte {
+	tb.Helper()
+	sealed, err := crypto.Decode(value)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pt, _, err := csRing.Open(nil, sealed, crypto.Context("crumb/v1/cookiesession", m.Name(), ""))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return pt
+}
+
+// csSnapshot is what a session holds, as raw CBOR where it can be.
+type csSnapshot struct {
+	info    cookiesession.Info
+	keys    []string
+	values  [][]byte
+	value   []byte
+	flashes [][]byte
+	browser bool
+}
+
+func csTake(t *testing.T, s *cookiesession.Session) csSnapshot {
+	t.Helper()
+	snap := csSnapshot{info: s.Info(), keys: s.Keys(), browser: s.ExpireAtBrowserClose()}
+	for _, k := range snap.keys {
+		raw, _, err := cookiesession.Get[cbor.RawMessage](s, k)
+		if err != nil {
+			t.Fatalf("Get[RawMessage](%q): %v", k, err)
+		}
+		snap.values = append(snap.values, raw)
+	}
+	raw, err := cookiesession.Data[cbor.RawMessage](s)
+	if err != nil {
+		t.Fatalf("Data[RawMessage]: %v", err)
+	}
+	snap.value = raw
+	flashes, err := cookiesession.Flashes[cbor.RawMessage](s)
+	if err != nil {
+		t.Fatalf("Flashes[RawMessage]: %v", err)
+	}
+	for _, fl := range flashes {
+		snap.flashes = append(snap.flashes, fl)
+	}
+	return snap
+}
+
+func csBytesEqual(a, b [][]byte) bool { return slices.EqualFunc(a, b, bytes.Equal) }
+
+// FuzzDecodePayload seals arbitrary bytes as a session payload under the
+// target's key, as only a holder of the key could, and opens the cookie.
+// Properties:
+//
+//   - nothing panics;
+//   - either the cookie is rejected, with no session data, and reported
+//     once: as ErrInvalid with ReasonPayload (the payload is not one crumb
+//     accepts), or as ErrExpired or ErrRevoked (it decodes, but its times
+//     reject it at the fixed clock); or it opens without any report;
+//   - a session that opens survives a save: after MarkModified, Commit
+//     emits a valid cookie, and opening that cookie gives the same ID,
+//     subject, issue time, keys, stored values (byte for byte), typed value,
+//     flashes and browser-session setting.
+func FuzzDecodePayload(f *testing.F) {
+	seedM := csManager(f, csRing, nil)
+	for _, fill := range csFills {
+		pt := csPlaintext(f, seedM, csSeal(f, seedM, fill))
+		f.Add(pt)
+		f.Add(append(slices.Clone(pt), 0))
+		f.Add(pt[:len(pt)/2])
+		f.Add(append([]byte{0xd9, 0xd9, 0xf7}, pt...))
+	}
+	f.Add([]byte{})
+	f.Add([]byte{0xa0})
+	f.Add([]byte{0xbf, 0xff})
+	f.Add([]byte{0x9b, 0x00, 0x00, 0x42, 0xfa, 0x42, 0xfa, 0x42, 0xfa})
+
+	errs := new(csErrs)
+	m := csManager(f, csRing, errs)
+	ad := crypto.Context("crumb/v1/cookiesession", m.Name(), "")
+
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		if crypto.Overhead+len(payload) > crypto.MaxChunkLen/4*3 {
+			return // does not fit one cookie: rejected before it is opened
+		}
+		sealed, err := csRing.Seal(nil, payload, ad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs.take()
+		cookie := m.Name() + "=" + crypto.Encode(sealed)
+		s := m.Load(context.Background(), cookie)
+		id := s.ID()
+		reports := errs.take()
+		if id == "" {
+			if s.Len() != 0 {
+				t.Fatalf("rejected payload left %d keys", s.Len())
+			}
+			if len(reports) != 1 {
+				t.Fatalf("rejected payload reported %v, want one error", reports)
+			}
+			err := reports[0]
+			switch {
+			case errors.Is(err, cookiesession.ErrInvalid):
+				if crypto.ReasonOf(err) != crypto.ReasonPayload {
+					t.Fatalf("rejected payload: reason %v, want ReasonPayload", crypto.ReasonOf(err))
+				}
+			case errors.Is(err, cookiesession.ErrExpired), errors.Is(err, cookiesession.ErrRevoked):
+			default:
+				t.Fatalf("rejected payload reported %v", err)
+			}
+			return
+		}
+		if len(reports) != 0 {
+			t.Fatalf("an opened session reported %v", reports)
+		}
+
+		// Snapshot a second load of the same cookie: reading the flashes
+		// consumes them.
+		before := csTake(t, m.Load(context.Background(), cookie))
+		s.MarkModified()
+		h, err := m.Commit(s, http.StatusOK)
+		var tl *cookiesession.TooLargeError
+		if errors.As(err, &tl) {
+			return // the canonical re-encoding, with new times, can be longer
+		}
+		if err != nil {
+			t.Fatalf("Commit of an opened session: %v", err)
+		}
+		cookies := csCheckSetCookies(t, m, h)
+		if len(cookies) != 1 || cookies[0].Value == "" {
+			t.Fatalf("Commit of a modified session sent %q", h.Values("Set-Cookie"))
+		}
+		again := m.Load(context.Background(), m.Name()+"="+cookies[0].Value)
+		if again.ID() == "" {
+			t.Fatalf("re-committed session does not open: %v", errs.take())
+		}
+		after := csTake(t, again)
+		if after.info.ID != before.info.ID || after.info.Subject != before.info.Subject ||
+			!after.info.IssuedAt.Equal(before.info.IssuedAt) || !slices.Equal(after.keys, before.keys) ||
+			!csBytesEqual(after.values, before.values) || !bytes.Equal(after.value, before.value) ||
+			!csBytesEqual(after.flashes, before.flashes) || after.browser != before.browser {
+			t.Fatalf("round trip changed the session:\nbefore %+v\nafter  %+v", before, after)
+		}
+	})
+}
+
+// FuzzSetCookieHeader stores arbitrary strings in a session (as a key and
+// value, as the subject, and as a flash message) and commits it.
+// Properties:
+//
+//   - nothing panics;
+//   - Set and AddFlash refuse only keys and values that are not valid
+//     UTF-8, and SetSubject only such subjects (ErrEncode, session
+//     unchanged); Commit fails only with a *TooLargeError (no Set-Cookie);
+//   - otherwise the one Set-Cookie line parses with http.ParseSetCookie and
+//     is Valid, and the Cookie header a browser sends back,
+//     name "=" value, parses with http.ParseCookie to the same name and
+//     value;
+//   - loading that header gives the session back: the value under the key,
+//     the subject and the flash.
+func FuzzSetCookieHeader(f *testing.F) {
+	f.Add("user", "ada", "user-1")
+	f.Add("", "", "")
+	f.Add("k; Path=/", "v; Domain=evil.example", "s\r\nSet-Cookie: x=y")
+	f.Add("ключ", "значение", "субъект")
+	f.Add("\xff", "x", "y")
+	f.Add("k", "\xff\xfe", "y")
+	f.Add("k", "x", "\xff")
+	f.Add("k", strings.Repeat("x", 3000), "")
+	f.Add(strings.Repeat("k", 2000), strings.Repeat("v", 2000), "")
+
+	m := csManager(f, csRing, nil)
+	f.Fuzz(func(t *testing.T, key, value, subject string) {
+		s := m.Load(context.Background())
+		valid := utf8.ValidString(key) && utf8.ValidString(value)
+		if err := s.Set(key, value); (err == nil) != valid || (err != nil && !errors.Is(err, cookiesession.ErrEncode)) {
+			t.Fatalf("Set(%q, %q) = %v; want success exactly for valid UTF-8", key, value, err)
+		}
+		if err := cookiesession.AddFlash(s, value); (err == nil) != utf8.ValidString(value) {
+			t.Fatalf("AddFlash(%q) = %v; want success exactly for valid UTF-8", value, err)
+		}
+		if err := s.SetSubject(subject); (err == nil) != utf8.ValidString(subject) {
+			t.Fatalf("SetSubject(%q) = %v; want success exactly for valid UTF-8", subject, err)
+		}
+		if !valid || !utf8.ValidString(subject) {
+			return
+		}
+		h, err := m.Commit(s, http.StatusOK)
+		var tl *cookiesession.TooLargeError
+		switch {
+		case errors.As(err, &tl):
+			if tl.Size <= tl.Limit || len(h.Values("Set-Cookie")) != 0 {
+				t.Fatalf("TooLargeError %+v with Set-Cookie %q", tl, h.Values("Set-Cookie"))
+			}
+			return
+		case err != nil:
+			t.Fatalf("Commit: %v", err)
+		}
+		cookies := csCheckSetCookies(t, m, h)
+		if len(cookies) != 1 {
+			t.Fatalf("Commit sent %d cookies", len(cookies))
+		}
+		sent := cookies[0].Name + "=" + cookies[0].Value
+		back, err := http.ParseCookie(sent)
+		if err != nil || len(back) != 1 || back[0].Name != cookies[0].Name || back[0].Value != cookies[0].Value {
+			t.Fatalf("ParseCookie(%q) = %v, %v", sent, back, err)
+		}
+
+		again := m.Load(context.Background(), sent)
+		got, ok, err := cookiesession.Get[string](again, key)
+		if !ok || err != nil || got != value {
+			t.Fatalf("Get(%q) = %q, %v, %v; want %q", key, got, ok, err, value)
+		}
+		if again.Subject() != subject {
+			t.Fatalf("subject %q, want %q", again.Subject(), subject)
+		}
+		flashes, err := cookiesession.Flashes[string](again)
+		if err != nil || !slices.Equal(flashes, []string{value}) {
+			t.Fatalf("Flashes = %q, %v; want [%q]", flashes, err, value)
+		}
+	})
+}
