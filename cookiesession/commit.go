@@ -80,7 +80,7 @@ func (m *Manager) Commit(s *Session, status int) (http.Header, error) {
 		deadline = m.deadline(s.expiry, issuedAt, savedAt)
 	}
 	if deadline < nowSec {
-		// Expired by its own rule (a past ExpiresAt, IdleFor(0) or less):
+		// Expired by its own rule (a past ExpiresAt, a negative IdleFor):
 		// never seal a dead session.
 		if s.carried {
 			m.deleteCookie(h)

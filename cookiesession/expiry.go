@@ -47,8 +47,9 @@ var (
 
 // IdleFor ends the session d after its last save; with Config.RenewAfter
 // or Config.SaveEveryRequest, after d without a request. d is truncated to
-// whole seconds; zero or less expires the session at once (the response
-// deletes the cookie).
+// whole seconds. A negative d expires the session at once (the response
+// deletes the cookie); zero leaves it valid to the end of the current
+// second, like any session whose deadline is now.
 func IdleFor(d time.Duration) Expiry {
 	return Expiry{kind: expIdle, value: int64(d / time.Second)}
 }

@@ -3,6 +3,7 @@ package rotation_test
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -191,6 +192,9 @@ func TestHolderConcurrent(t *testing.T) {
 				if n == 1 {
 					ready()
 				}
+				// Let the updater run where goroutines are not preempted
+				// (GOOS=js: one thread, no asynchronous preemption).
+				runtime.Gosched()
 				iterations.Add(1)
 				ring := h.Load()
 				if ring == nil {
