@@ -119,7 +119,7 @@ func TestSecExpiryAbsoluteAfterSaves(t *testing.T) {
 	})
 	v := e.save(secSet(t, "n", 0))
 	for i := 1; i <= 3; i++ { // saves at +15m, +30m and +45m: deadlines +35m, +50m, +60m (the cap)
-		e.clock.Add(15 * time.Minute)
+		e.clock.Advance(15 * time.Minute)
 		s := e.load(v)
 		if err := s.Set("n", i); err != nil {
 			t.Fatal(err)
@@ -208,7 +208,7 @@ func TestSecForgedExpired(t *testing.T) {
 	t.Parallel()
 	e := newSecEnv(t, func(c *cookiesession.Config) { c.Lifetime = time.Hour })
 	v := e.save(secSet(t, "n", 1))
-	e.clock.Add(2 * time.Hour)
+	e.clock.Advance(2 * time.Hour)
 	if err := e.outcome(e.m, v); !errors.Is(err, cookiesession.ErrExpired) {
 		t.Fatalf("genuine expired cookie: %v, want ErrExpired", err)
 	}

@@ -81,7 +81,7 @@ type harness struct {
 }
 
 // newKey returns a fresh random key.
-func newKey(t *testing.T) *crypto.Key {
+func newKey(t testing.TB) *crypto.Key {
 	t.Helper()
 	k, err := crypto.GenerateKey()
 	if err != nil {
@@ -91,7 +91,7 @@ func newKey(t *testing.T) *crypto.Key {
 }
 
 // newRing returns a keyring with primary and the verify-only keys.
-func newRing(t *testing.T, primary *crypto.Key, verifyOnly ...*crypto.Key) *rotation.Keyring {
+func newRing(t testing.TB, primary *crypto.Key, verifyOnly ...*crypto.Key) *rotation.Keyring {
 	t.Helper()
 	r, err := rotation.New(primary, verifyOnly...)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/crumbhq/crumb/cookiesession"
-	"github.com/crumbhq/crumb/crypto"
 	"github.com/crumbhq/crumb/rotation"
 )
 
@@ -15,15 +14,7 @@ import (
 // never given a ring) costs errors, not panics: cookies do not open, saves
 // fail with ErrConfig, and the request goes on.
 func TestZeroHolder(t *testing.T) {
-	k, err := crypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := rotation.New(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	good, err := cookiesession.New(cookiesession.Config{Keys: ring})
+	good, err := cookiesession.New(cookiesession.Config{Keys: newRing(t, newKey(t))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,15 +62,7 @@ func TestZeroHolder(t *testing.T) {
 // would not decode back into its own type, and leaves the session as it
 // was.
 func TestSetRefusesWhatGetCannotReturn(t *testing.T) {
-	k, err := crypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := rotation.New(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := cookiesession.New(cookiesession.Config{Keys: ring})
+	m, err := cookiesession.New(cookiesession.Config{Keys: newRing(t, newKey(t))})
 	if err != nil {
 		t.Fatal(err)
 	}

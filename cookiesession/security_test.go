@@ -31,7 +31,7 @@ import (
 
 func TestSecConfigInvalid(t *testing.T) {
 	t.Parallel()
-	ring := secRing(t, secKey(t))
+	ring := newRing(t, newKey(t))
 	longPath := "/" + strings.Repeat("p", 1024)      // 1025 bytes
 	longDomain := strings.Repeat("d", 1021) + ".com" // 1025 bytes
 	tests := []struct {
@@ -95,7 +95,7 @@ func TestSecConfigInvalid(t *testing.T) {
 
 func TestSecConfigValidBoundaries(t *testing.T) {
 	t.Parallel()
-	ring := secRing(t, secKey(t))
+	ring := newRing(t, newKey(t))
 	tests := []struct {
 		name string
 		cfg  cookiesession.Config
@@ -125,7 +125,7 @@ func TestSecConfigValidBoundaries(t *testing.T) {
 
 func TestSecConfigDefaultNames(t *testing.T) {
 	t.Parallel()
-	ring := secRing(t, secKey(t))
+	ring := newRing(t, newKey(t))
 	tests := []struct {
 		cfg  cookiesession.Config
 		want string
@@ -279,7 +279,7 @@ func TestSecEmitMaxAgeCaps(t *testing.T) {
 	t.Run("absolute cap", func(t *testing.T) {
 		e := newSecEnv(t, func(c *cookiesession.Config) { c.AbsoluteLifetime = 2 * time.Hour })
 		v := e.save(secSet(t, "n", 1))
-		e.clock.Add(90 * time.Minute)
+		e.clock.Advance(90 * time.Minute)
 		s := e.load(v)
 		_ = s.Set("n", 2)
 		c := e.commit(s)
@@ -1116,22 +1116,22 @@ func TestSecGetWrongType(t *testing.T) {
 // Key rotation through sessions (security.md §6 item 9)
 
 func TestSecRotationReseal(t *testing.T) {
-	clock := newSecClock(secEpoch)
-	errs := new(secErrs)
-	old, primary := secKey(t), secKey(t)
+	clock := &fakeClock{now: secEpoch}
+	errs := new(errorLog)
+	old, primary := newKey(t), newKey(t)
 	manager := func(ring *rotation.Keyring) *cookiesession.Manager {
-		m, err := cookiesession.New(cookiesession.Config{Keys: ring, Clock: clock.Now, OnError: errs.hook, Lifetime: time.Hour})
+		m, err := cookiesession.New(cookiesession.Config{Keys: ring, Clock: clock.Now, OnError: errs.record, Lifetime: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return m
 	}
-	mOld := manager(secRing(t, old))
+	mOld := manager(newRing(t, old))
 	v := secSave(t, mOld, secSet(t, "n", 1))
 	info := secLoad(mOld, v).Info()
 
-	clock.Add(10 * time.Minute)
-	mNew := manager(secRing(t, primary, old))
+	clock.Advance(10 * time.Minute)
+	mNew := manager(newRing(t, primary, old))
 	s := secLoad(mNew, v)
 	if n, ok := secGet(t, s, "n"); !ok || n != 1 {
 		t.Fatalf("cookie under a decrypt-only key: n = %d, %v", n, ok)
@@ -1169,7 +1169,7 @@ func TestSecRotationReseal(t *testing.T) {
 
 	// The old key removed: the old cookie gives an empty session.
 	errs.take()
-	mGone := manager(secRing(t, primary))
+	mGone := manager(newRing(t, primary))
 	gone := secLoad(mGone, v)
 	if gone.Len() != 0 {
 		t.Errorf("a cookie under a removed key opened")
@@ -1180,9 +1180,9 @@ func TestSecRotationReseal(t *testing.T) {
 }
 
 func TestSecRotationHolder(t *testing.T) {
-	clock := newSecClock(secEpoch)
-	k1, k2 := secKey(t), secKey(t)
-	holder := rotation.NewHolder(secRing(t, k1))
+	clock := &fakeClock{now: secEpoch}
+	k1, k2 := newKey(t), newKey(t)
+	holder := rotation.NewHolder(newRing(t, k1))
 	m, err := cookiesession.New(cookiesession.Config{Keys: holder, Clock: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -1191,7 +1191,7 @@ func TestSecRotationHolder(t *testing.T) {
 
 	// A swap during a request does not affect it: the ring is read once.
 	s := secLoad(m, v)
-	holder.Store(secRing(t, k2))
+	holder.Store(newRing(t, k2))
 	if n, ok := secGet(t, s, "n"); !ok || n != 1 {
 		t.Errorf("swap during the request: n = %d, %v; want the request's ring to open it", n, ok)
 	}
@@ -1200,7 +1200,7 @@ func TestSecRotationHolder(t *testing.T) {
 		t.Errorf("the swap did not apply to the next request")
 	}
 	// With k1 back as decrypt-only, the next request re-seals under k2.
-	holder.Store(secRing(t, k2, k1))
+	holder.Store(newRing(t, k2, k1))
 	s = secLoad(m, v)
 	secGet(t, s, "n")
 	c := secCommitOne(t, m, s)
@@ -1210,12 +1210,12 @@ func TestSecRotationHolder(t *testing.T) {
 }
 
 func TestSecRotationSchedule(t *testing.T) {
-	master := secKey(t)
+	master := newKey(t)
 	sched, err := rotation.NewSchedule(master, rotation.ScheduleConfig{Period: time.Hour, Previous: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := newSecClock(secEpoch.Add(59 * time.Minute))
+	clock := &fakeClock{now: secEpoch.Add(59 * time.Minute)}
 	m, err := cookiesession.New(cookiesession.Config{Keys: sched, Clock: clock.Now, Lifetime: 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -1226,7 +1226,7 @@ func TestSecRotationSchedule(t *testing.T) {
 		t.Fatalf("sealed under %v, want period %d's key", h.KeyID, period)
 	}
 
-	clock.Add(2 * time.Minute) // into the next period
+	clock.Advance(2 * time.Minute) // into the next period
 	s := secLoad(m, v)
 	if n, ok := secGet(t, s, "n"); !ok || n != 1 {
 		t.Fatalf("across the boundary: n = %d, %v", n, ok)
@@ -1239,7 +1239,7 @@ func TestSecRotationSchedule(t *testing.T) {
 		t.Errorf("re-sealed under %v, want period %d's key", h.KeyID, period+1)
 	}
 
-	clock.Add(2 * time.Hour) // two periods on: the first key is gone
+	clock.Advance(2 * time.Hour) // two periods on: the first key is gone
 	if s := secLoad(m, v); s.Len() != 0 {
 		t.Errorf("a cookie from two periods back still opens with Previous 1")
 	}
@@ -1285,7 +1285,7 @@ func TestSecDenyListCycleKey(t *testing.T) {
 
 	s := e.load(v)
 	oldID := s.ID()
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	if err := s.CycleKey(); err != nil {
 		t.Fatal(err)
 	}
@@ -1322,10 +1322,10 @@ func TestSecDenyListSubject(t *testing.T) {
 	}
 	alice := login("alice")
 	bob := login("bob")
-	e.clock.Add(10 * time.Second)
+	e.clock.Advance(10 * time.Second)
 	deny.RevokeSubject("alice", e.clock.Now())
 	aliceAfter := login("alice")
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 
 	if s := e.load(alice); s.Subject() != "" {
 		t.Errorf("alice's session from before the cut-off opened")
@@ -1523,7 +1523,7 @@ func TestSecLogger(t *testing.T) {
 			_ = secSession(t, r).Set("big", strings.Repeat("x", 5000))
 		})
 	})
-	e.clock.Add(2 * time.Hour)
+	e.clock.Advance(2 * time.Hour)
 	check("expired", slog.LevelInfo, "", func() { e.load(good).Len() })
 	e.errs.take()
 }

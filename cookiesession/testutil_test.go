@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,79 +24,14 @@ import (
 // deadlines are easy to state.
 var secEpoch = time.Date(2026, time.March, 1, 12, 0, 0, 0, time.UTC)
 
-// secClock is a settable clock for Config.Clock.
-type secClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newSecClock(t time.Time) *secClock { return &secClock{t: t} }
-
-func (c *secClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *secClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *secClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// secErrs records what a Manager reports to Config.OnError.
-type secErrs struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (e *secErrs) hook(_ context.Context, err error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.errs = append(e.errs, err)
-}
-
-// take returns the errors reported since the last take.
-func (e *secErrs) take() []error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	errs := e.errs
-	e.errs = nil
-	return errs
-}
-
-func secKey(t testing.TB) *crypto.Key {
-	t.Helper()
-	k, err := crypto.GenerateKey()
-	if err != nil {
-		t.Fatalf("GenerateKey: %v", err)
-	}
-	return k
-}
-
-func secRing(t testing.TB, primary *crypto.Key, decryptOnly ...*crypto.Key) *rotation.Keyring {
-	t.Helper()
-	r, err := rotation.New(primary, decryptOnly...)
-	if err != nil {
-		t.Fatalf("rotation.New: %v", err)
-	}
-	return r
-}
-
 // secEnv is a Manager with a fresh key, an injected clock and an OnError
 // recorder.
 type secEnv struct {
 	t     testing.TB
 	key   *crypto.Key
 	ring  *rotation.Keyring
-	clock *secClock
-	errs  *secErrs
+	clock *fakeClock
+	errs  *errorLog
 	cfg   cookiesession.Config
 	m     *cookiesession.Manager
 }
@@ -106,9 +40,9 @@ type secEnv struct {
 // keys, clock and OnError are filled in.
 func newSecEnv(t testing.TB, mod func(*cookiesession.Config)) *secEnv {
 	t.Helper()
-	e := &secEnv{t: t, key: secKey(t), clock: newSecClock(secEpoch), errs: new(secErrs)}
-	e.ring = secRing(t, e.key)
-	e.cfg = cookiesession.Config{Keys: e.ring, Clock: e.clock.Now, OnError: e.errs.hook}
+	e := &secEnv{t: t, key: newKey(t), clock: &fakeClock{now: secEpoch}, errs: new(errorLog)}
+	e.ring = newRing(t, e.key)
+	e.cfg = cookiesession.Config{Keys: e.ring, Clock: e.clock.Now, OnError: e.errs.record}
 	if mod != nil {
 		mod(&e.cfg)
 	}
