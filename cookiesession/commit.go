@@ -141,8 +141,8 @@ func (m *Manager) seal(s *Session, p *payload, now int64) (string, error) {
 	if n := len(c.Name) + len(c.Value); n > MaxCookieSize {
 		return "", &TooLargeError{Size: n, Limit: MaxCookieSize}
 	}
-	if len(line) > m.maxSize {
-		return "", &TooLargeError{Size: len(line), Limit: m.maxSize}
+	if len(line) > m.cfg.MaxCookieSize {
+		return "", &TooLargeError{Size: len(line), Limit: m.cfg.MaxCookieSize}
 	}
 	return line, nil
 }

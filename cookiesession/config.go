@@ -112,7 +112,9 @@ type Config struct {
 	// OnError, if set, receives every rejected cookie (ErrInvalid,
 	// ErrExpired, ErrRevoked; crypto.ReasonOf tells invalid ones apart)
 	// and every error of a commit made by Handler. The client never sees
-	// these errors: it gets a fresh session.
+	// these errors: it gets a fresh session. OnError runs on the request's
+	// goroutine, possibly while the session is locked: it must not use the
+	// session.
 	OnError func(ctx context.Context, err error)
 	// Logger, if set, logs the same errors as OnError: rejected cookies at
 	// Info (expiry) or Warn level, failed commits at Error level. Cookie

@@ -36,7 +36,6 @@ type Manager struct {
 	lifetime, absolute, renewAfter, skew int64 // seconds
 	renews                               bool
 	notBefore                            int64
-	maxSize                              int
 }
 
 // errNoKeyring is reported when Config.Keys returns no keyring, as a zero
@@ -112,7 +111,6 @@ func New(cfg Config) (*Manager, error) {
 		renewAfter: seconds(cfg.RenewAfter),
 		skew:       seconds(cfg.ClockSkew + time.Second - 1),
 		renews:     cfg.SaveEveryRequest || cfg.RenewAfter > 0,
-		maxSize:    cfg.MaxCookieSize,
 	}
 	if m.now == nil {
 		m.now = time.Now
