@@ -201,12 +201,15 @@ func plausible(v string) bool {
 // NotBefore and the Revoker. It returns the payload and whether the key
 // that opened it is not the primary.
 func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string, now int64) (*payload, bool, error) {
-	if !plausible(value) {
+	if len(value) > crypto.MaxChunkLen {
 		return nil, false, crypto.Invalid(crypto.ReasonMalformed)
 	}
-	sealed, err := crypto.Decode(value)
+	sealed, err := crypto.Decode(value) // checks alphabet, encoding and header
 	if err != nil {
 		return nil, false, err
+	}
+	if h, _ := crypto.ParseHeader(sealed); h.Chunks != 1 {
+		return nil, false, crypto.Invalid(crypto.ReasonMalformed)
 	}
 	if ring == nil {
 		return nil, false, errNoKeyring
