@@ -15,9 +15,12 @@ var ErrInvalid = errors.New("crumb: invalid sealed value")
 var ErrKey = errors.New("crumb: invalid key")
 
 // ErrWeakKey is returned for well-formed key material that crumb refuses to
-// use: all bytes equal (all-zero included), or a sample key published in
-// crumb's documentation, test vectors or examples.
-var ErrWeakKey = errors.New("crumb: refusing weak or published sample key")
+// use because it is plainly not random (see [NewKey] for the rules: all
+// bytes equal or counting in steps, text, too few distinct byte values), or
+// is a sample key published in crumb's documentation, test vectors or
+// examples. The message says which rule the material broke, never what it
+// holds.
+var ErrWeakKey = errors.New("crumb: refusing a weak key")
 
 // ErrRandom is returned by Seal when the randomness source fails, returns
 // too few bytes, or returns an all-zero nonce. With the default source,

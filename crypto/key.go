@@ -58,32 +58,53 @@ func ParseKeyID(s string) (KeyID, error) {
 // the secret. Use [Key.SecretText] to export it.
 type Key struct {
 	id KeyID
-	// secret sits behind a pointer: should fmt ever print the fields (it
-	// does for %p on a Key value, bypassing Format), it prints an address.
-	secret *[KeySize]byte
+	// material returns the secret and the AEAD built from it. They are
+	// captured by a closure rather than held in fields because fmt, and any
+	// other reflection-based printer, walks the fields of a value it cannot
+	// call methods on (a Key in an unexported struct field, where Format is
+	// out of reach) and dereferences a pointer field it meets with a verb
+	// it does not expect. A func prints as an address in every position,
+	// and no reflection reaches what a closure captured.
+	material func() *keyMaterial
+}
+
+// keyMaterial is what a Key must keep secret.
+type keyMaterial struct {
+	secret [KeySize]byte
 	aead   *aead.AEAD
 }
 
 // GenerateKey returns a new random key from crypto/rand.
 func GenerateKey() (*Key, error) {
 	var secret [KeySize]byte
-	rand.Read(secret[:]) // never fails: Go crashes the program instead (go.dev/issue/66821)
-	return NewKey(secret[:])
+	for {
+		rand.Read(secret[:]) // never fails: Go crashes the program instead (go.dev/issue/66821)
+		// Random material looks weak to NewKey with probability below
+		// 2⁻⁴²; draw again rather than fail.
+		if weakness(secret[:]) == "" {
+			return newKey(secret[:])
+		}
+	}
 }
 
 // NewKey returns the key for 32 bytes of uniformly random secret material,
 // such as bytes from crypto/rand. It does not keep a reference to secret.
 //
 // It returns an error matching [ErrKey] if secret is not 32 bytes, and one
-// matching [ErrWeakKey] if all its bytes are equal or it is a sample key
-// published with crumb. Passwords and other low-entropy secrets must not be
-// used: there is deliberately no password-based constructor.
+// matching [ErrWeakKey] if it is plainly not random: all its bytes equal,
+// bytes counting up or down in equal steps (00 01 02 …), only printable
+// ASCII, tabs and line breaks (a password, a passphrase, a hex or base64
+// string passed as bytes), fewer than 17 distinct byte values (a short
+// secret repeated or padded with zeros), or a sample key published with
+// crumb. Random material meets one of these with probability below 2⁻⁴².
+// Passwords and other low-entropy secrets must not be used: there is
+// deliberately no password-based constructor.
 func NewKey(secret []byte) (*Key, error) {
 	if len(secret) != KeySize {
 		return nil, fmt.Errorf("%w: key material must be %d bytes, got %d", ErrKey, KeySize, len(secret))
 	}
-	if weak(secret) {
-		return nil, ErrWeakKey
+	if why := weakness(secret); why != "" {
+		return nil, fmt.Errorf("%w: %s", ErrWeakKey, why)
 	}
 	return newKey(secret)
 }
@@ -91,8 +112,9 @@ func NewKey(secret []byte) (*Key, error) {
 // newKey derives the ID and AEAD of secret without the weak-key check. Only
 // test vectors, which use published keys on purpose, call it directly.
 func newKey(secret []byte) (*Key, error) {
-	k := &Key{secret: new([KeySize]byte)}
-	copy(k.secret[:], secret)
+	m := new(keyMaterial)
+	copy(m.secret[:], secret)
+	k := &Key{material: func() *keyMaterial { return m }}
 	id, err := hkdf.Key(sha256.New, secret, nil, labelKeyID, KeyIDSize)
 	if err != nil {
 		return nil, err
@@ -102,7 +124,7 @@ func newKey(secret []byte) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	k.aead, err = aead.New(ak)
+	m.aead, err = aead.New(ak)
 	if err != nil {
 		// FIPS 140-only mode refuses XChaCha20-Poly1305.
 		return nil, fmt.Errorf("crumb: XChaCha20-Poly1305 unavailable: %v", err)
@@ -110,21 +132,50 @@ func newKey(secret []byte) (*Key, error) {
 	return k, nil
 }
 
-// weak reports whether secret is all one byte value or a published sample.
-func weak(secret []byte) bool {
-	same := 1
-	for _, b := range secret[1:] {
-		same &= subtle.ConstantTimeByteEq(b, secret[0])
-	}
-	if same == 1 {
-		return true
-	}
-	for _, s := range sampleSecrets {
-		if subtle.ConstantTimeCompare(secret, s[:]) == 1 {
-			return true
+// minDistinct is the fewest distinct byte values NewKey accepts. 32 random
+// bytes take 16 or fewer values with probability below
+// C(256,16)·(16/256)³² ≈ 2⁻⁴³·⁸.
+const minDistinct = 17
+
+// weakness says why secret is plainly not uniformly random, or returns "".
+// The text never describes the secret's content beyond the rule it broke.
+//
+// The checks run once per key, at start-up, on material the operator
+// supplies; they are written without secret-dependent branches except for
+// the distinct-value count, whose table lookups are not constant-time.
+func weakness(secret []byte) string {
+	// Bytes in arithmetic progression, all-equal included (step 0).
+	step := secret[1] - secret[0]
+	progression := 1
+	// Text: printable ASCII, tab, LF, CR. 32 random bytes are all text
+	// with probability (98/256)³² ≈ 2⁻⁴⁴·³.
+	text := 1
+	var seen [256]byte
+	distinct := 0
+	for i, b := range secret {
+		if i > 0 {
+			progression &= subtle.ConstantTimeByteEq(b-secret[i-1], step)
 		}
+		printable := subtle.ConstantTimeLessOrEq(0x20, int(b)) & subtle.ConstantTimeLessOrEq(int(b), 0x7e)
+		text &= printable | subtle.ConstantTimeByteEq(b, '\t') | subtle.ConstantTimeByteEq(b, '\n') | subtle.ConstantTimeByteEq(b, '\r')
+		distinct += int(1 - seen[b])
+		seen[b] = 1
 	}
-	return false
+	sample := 0
+	for _, s := range sampleSecrets {
+		sample |= subtle.ConstantTimeCompare(secret, s[:])
+	}
+	switch {
+	case progression == 1:
+		return "its bytes are all equal or count in equal steps"
+	case text == 1:
+		return "it is text (a password or an encoded string?), not random bytes"
+	case distinct < minDistinct:
+		return "it has too few distinct byte values to be random"
+	case sample == 1:
+		return "it is a sample key published with crumb"
+	}
+	return ""
 }
 
 // ID returns the key's ID.
@@ -152,7 +203,7 @@ func (k *Key) SecretText() string {
 	b.WriteString(keyTextPrefix)
 	b.WriteString(k.id.String())
 	b.WriteByte('_')
-	b.WriteString(base64.RawURLEncoding.EncodeToString(k.secret[:]))
+	b.WriteString(base64.RawURLEncoding.EncodeToString(k.material().secret[:]))
 	return b.String()
 }
 
@@ -196,7 +247,7 @@ func (k *Key) Derive(purpose string) (*Key, error) {
 	if purpose == "" {
 		return nil, fmt.Errorf("%w: empty derivation purpose", ErrKey)
 	}
-	sub, err := hkdf.Key(sha256.New, k.secret[:], nil, labelDerive+purpose, KeySize)
+	sub, err := hkdf.Key(sha256.New, k.material().secret[:], nil, labelDerive+purpose, KeySize)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +259,7 @@ func (k *Key) Equal(other *Key) bool {
 	if k == nil || other == nil {
 		return k == other
 	}
-	return subtle.ConstantTimeCompare(k.secret[:], other.secret[:]) == 1
+	return subtle.ConstantTimeCompare(k.material().secret[:], other.material().secret[:]) == 1
 }
 
 // readNonce fills nonce from r, refusing short reads and an all-zero nonce.

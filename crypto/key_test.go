@@ -2,11 +2,13 @@ package crypto_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -84,14 +86,6 @@ func TestNewKey(t *testing.T) {
 		near[31] ^= 0x01
 		if _, err := crypto.NewKey(near[:]); err != nil {
 			t.Errorf("NewKey(sample %d with a bit flipped) = %v", i, err)
-		}
-	}
-	// Every byte takes part in the all-equal check.
-	for i := range crypto.KeySize {
-		s := make([]byte, crypto.KeySize)
-		s[i] = 1
-		if _, err := crypto.NewKey(s); err != nil {
-			t.Errorf("NewKey(zero but byte %d) = %v, want a key", i, err)
 		}
 	}
 	// NewKey copies its input.
@@ -236,8 +230,22 @@ func TestKeyFormatting(t *testing.T) {
 	var outputs []string
 	for _, v := range verbs {
 		outputs = append(outputs, fmt.Sprintf(v, k), fmt.Sprintf(v, *k), fmt.Sprintf(v, []*crypto.Key{k}), fmt.Sprintf(v, struct{ K *crypto.Key }{k}))
+		// Where fmt cannot call Format: unexported fields, by value and
+		// by pointer, alone, in slices, arrays and maps, and nested.
+		for _, held := range keyHolders(k) {
+			outputs = append(outputs, fmt.Sprintf(v, held))
+		}
 	}
 	outputs = append(outputs, fmt.Sprint(k), fmt.Sprintln(k), logged.String())
+	var logs bytes.Buffer
+	for _, h := range []slog.Handler{slog.NewTextHandler(&logs, nil), slog.NewJSONHandler(&logs, nil)} {
+		l := slog.New(h)
+		l.Info("key", "k", k, "v", *k)
+		for _, held := range keyHolders(k) {
+			l.Info("held", "h", held)
+		}
+	}
+	outputs = append(outputs, logs.String())
 
 	forbidden := []string{k.SecretText(), k.SecretText()[19:], hex.EncodeToString(secret)[:16], strings.ToUpper(hex.EncodeToString(secret))[:16]}
 	for _, v := range verbs {
@@ -262,6 +270,28 @@ func TestKeyFormatting(t *testing.T) {
 		if got := fmt.Sprintf(v, k); got != want {
 			t.Errorf("Sprintf(%q, k) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+// keyHolders returns values that hold k where fmt cannot reach its methods:
+// in unexported fields, by value and by pointer, directly and inside
+// slices, arrays, maps, interfaces and nested structs.
+func keyHolders(k *crypto.Key) []any {
+	type inner struct {
+		k crypto.Key
+		p *crypto.Key
+	}
+	return []any{
+		struct{ k crypto.Key }{*k},
+		struct{ p *crypto.Key }{k},
+		struct{ ks []crypto.Key }{[]crypto.Key{*k}},
+		struct{ ps []*crypto.Key }{[]*crypto.Key{k}},
+		struct{ a [1]crypto.Key }{[1]crypto.Key{*k}},
+		struct{ m map[string]crypto.Key }{map[string]crypto.Key{"k": *k}},
+		struct{ i any }{*k},
+		struct{ n inner }{inner{*k, k}},
+		struct{ n *inner }{&inner{*k, k}},
+		&struct{ n inner }{inner{*k, k}},
 	}
 }
 
@@ -331,5 +361,97 @@ func TestEqualNil(t *testing.T) {
 	p, err := crypto.ParseKey(k.SecretText())
 	if err != nil || !k.Equal(p) || !p.Equal(k) {
 		t.Errorf("Equal(ParseKey(SecretText)) = false, %v", err)
+	}
+}
+
+// TestNewKeyWeak checks that material which is plainly not random is
+// refused, and that each rule looks at every byte.
+func TestNewKeyWeak(t *testing.T) {
+	t.Parallel()
+	seq := func(start, step byte) []byte {
+		b := make([]byte, crypto.KeySize)
+		for i := range b {
+			b[i] = start + byte(i)*step
+		}
+		return b
+	}
+	// distinctText is 32 distinct printable characters.
+	distinctText := []byte("Zq8#vN2!pL5@xR7$kT1%wM4^yB6&cD9*")
+	random := secretOf(t, newTestKey(t))
+	tests := []struct {
+		name   string
+		secret []byte
+	}{
+		{"all zero", make([]byte, crypto.KeySize)},
+		{"all 0xff", bytes.Repeat([]byte{0xff}, crypto.KeySize)},
+		{"counting up", seq(0, 1)},
+		{"counting up from 0xf0, wrapping", seq(0xf0, 1)},
+		{"counting down", seq(0xff, 0xff)},
+		{"steps of 7", seq(3, 7)},
+		{"password", []byte("correct horse battery staple 123")},
+		{"distinct printable characters", distinctText},
+		{"text with tab and newlines", []byte("secret\tkey\r\nfor the app\nv2  2026")},
+		{"hex string", []byte(hex.EncodeToString(random[:16]))},
+		{"base64 string", []byte(base64.RawURLEncoding.EncodeToString(random[:24]))},
+		{"16 bytes repeated", append(bytes.Clone(random[:16]), random[:16]...)},
+		{"short secret zero-padded", append(bytes.Clone(random[:15]), make([]byte, 17)...)},
+		{"one byte set", append([]byte{1}, make([]byte, 31)...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, err := crypto.NewKey(tt.secret)
+			if !errors.Is(err, crypto.ErrWeakKey) || k != nil {
+				t.Errorf("NewKey = %v, %v; want ErrWeakKey", k, err)
+			}
+			if err != nil && strings.Contains(err.Error(), string(tt.secret[:8])) {
+				t.Errorf("error %q quotes the secret", err)
+			}
+		})
+	}
+	// Every byte takes part in each rule: changing any one byte of a
+	// progression or of text to a value that breaks the rule gives a key.
+	for i := range crypto.KeySize {
+		p := seq(0, 1)
+		p[i] = 0xaa
+		if _, err := crypto.NewKey(p); err != nil {
+			t.Errorf("NewKey(0, 1, … with byte %d = 0xaa) = %v, want a key", i, err)
+		}
+		txt := bytes.Clone(distinctText)
+		txt[i] = 0x80
+		if _, err := crypto.NewKey(txt); err != nil {
+			t.Errorf("NewKey(text with byte %d = 0x80) = %v, want a key", i, err)
+		}
+	}
+	// 17 distinct values, in no progression, not text: accepted.
+	d := make([]byte, crypto.KeySize)
+	for i := range d {
+		d[i] = byte(i%17) * 15 // 0, 15, ..., 240: includes bytes below 0x20 and above 0x7e
+	}
+	if _, err := crypto.NewKey(d); err != nil {
+		t.Errorf("NewKey(17 distinct values) = %v, want a key", err)
+	}
+	d[16] = 0 // now 16 distinct values
+	if _, err := crypto.NewKey(d); !errors.Is(err, crypto.ErrWeakKey) {
+		t.Errorf("NewKey(16 distinct values) = %v, want ErrWeakKey", err)
+	}
+}
+
+// TestNewKeyAcceptsRandom checks the other side: random material is
+// accepted (a false refusal has probability below 2⁻⁴² per key, so 20,000
+// keys all pass unless a rule is wrong).
+func TestNewKeyAcceptsRandom(t *testing.T) {
+	t.Parallel()
+	n := 20000
+	if testing.Short() {
+		n = 2000
+	}
+	b := make([]byte, crypto.KeySize)
+	for range n {
+		if _, err := rand.Read(b); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := crypto.NewKey(b); err != nil {
+			t.Fatalf("NewKey(random) = %v", err)
+		}
 	}
 }

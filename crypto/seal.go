@@ -137,7 +137,7 @@ func (k *Key) seal(r io.Reader, dst []byte, chunks int, plaintext, context []byt
 		return nil, err
 	}
 	ad := appendAD(dst[n:n+HeaderSize], context)
-	out, err := k.aead.Seal(dst, nonce, plaintext, ad)
+	out, err := k.material().aead.Seal(dst, nonce, plaintext, ad)
 	if err != nil {
 		return nil, err // unreachable: sizes checked above
 	}
@@ -173,7 +173,7 @@ func (k *Key) Open(dst, sealed, context []byte) ([]byte, error) {
 func (k *Key) open(dst, sealed, context []byte) ([]byte, error) {
 	ad := appendAD(sealed[:HeaderSize], context)
 	nonce := sealed[HeaderSize : HeaderSize+NonceSize]
-	out, err := k.aead.Open(dst, nonce, sealed[HeaderSize+NonceSize:], ad)
+	out, err := k.material().aead.Open(dst, nonce, sealed[HeaderSize+NonceSize:], ad)
 	if err != nil {
 		return nil, errUnauthentic
 	}
