@@ -20,12 +20,20 @@ import (
 //	# lines starting with '#' and blank entries are ignored
 //	primary      crumbkey1_7f3a09c2_<43 characters>
 //	decrypt-only crumbkey1_1b2c3d4e_<43 characters> demoted=2026-11-20T10:00:00Z
+//	end
 //
 // Each entry is a state ("primary" or "decrypt-only"), whitespace, a key in
 // the text form of [crypto.Key.SecretText] (which carries the key ID), and
 // optional attributes added=<RFC 3339 time> and demoted=<RFC 3339 time>
 // that feed [Keyring.PromoteAt] and [Keyring.RetireAt]. Exactly one entry
-// is primary. In an environment variable, semicolons keep it on one line:
+// is primary.
+//
+// A key file (LoadFile, FileSource) must end with the entry "end": only
+// blank lines and comments may follow it. A file cut short, such as one
+// read while an editor or a script rewrites it in place, lacks it and is
+// refused, so a reload never installs the first half of a key list as if
+// it were the whole. In an environment variable the "end" entry is
+// optional, and semicolons keep the list on one line:
 //
 //	CRUMB_KEYS="primary crumbkey1_...; decrypt-only crumbkey1_..."
 
@@ -58,11 +66,17 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // ParseKeys parses a key list (see the format above) into a Keyring. The
 // source names the list in errors. Errors are [*ParseError] for a bad entry
 // and match [ErrKeyring] for a list that is not a valid ring (no primary,
-// duplicates, too many keys).
+// duplicates, too many keys). The final "end" entry is optional here.
 func ParseKeys(source, text string) (*Keyring, error) {
+	return parseKeys(source, text, false)
+}
+
+// parseKeys is ParseKeys; requireEnd makes the final "end" entry mandatory,
+// as it is in key files.
+func parseKeys(source, text string, requireEnd bool) (*Keyring, error) {
 	text = strings.TrimPrefix(text, "\uFEFF") // a byte order mark some editors write
 	var entries []Entry
-	line := 0
+	line, ended := 0, 0 // ended: the line of the "end" entry
 	for raw := range strings.SplitSeq(text, "\n") {
 		line++
 		if strings.HasPrefix(strings.TrimSpace(raw), "#") {
@@ -73,7 +87,16 @@ func ParseKeys(source, text string) (*Keyring, error) {
 		for part := range strings.SplitSeq(raw, ";") {
 			entry++
 			e, ok, err := parseEntry(part)
-			if err == nil && ok && len(entries) == MaxKeys {
+			switch {
+			case err != nil:
+			case ok && ended > 0:
+				err = fmt.Errorf("%w: a key after the \"end\" entry (line %d)", ErrKeyring, ended)
+			case ok && e.Key == nil: // the "end" entry
+				if ended > 0 {
+					err = errors.New(`"end" given twice`)
+				}
+				ended, ok = line, false
+			case ok && len(entries) == MaxKeys:
 				err = fmt.Errorf("%w: more than %d keys", ErrKeyring, MaxKeys)
 			}
 			if err != nil {
@@ -88,6 +111,10 @@ func ParseKeys(source, text string) (*Keyring, error) {
 			}
 		}
 	}
+	if requireEnd && ended == 0 {
+		return nil, &ParseError{Source: source, Line: line, Err: fmt.Errorf(
+			"%w: no \"end\" entry: the file is incomplete (still being written?) or lacks its last line", ErrKeyring)}
+	}
 	r, err := FromEntries(entries)
 	if err != nil {
 		if source != "" {
@@ -98,20 +125,26 @@ func ParseKeys(source, text string) (*Keyring, error) {
 	return r, nil
 }
 
-// parseEntry parses one entry. ok is false for a blank entry.
-// Its errors describe the problem without quoting the input.
+// parseEntry parses one entry. ok is false for a blank entry; the "end"
+// entry gives ok and an Entry with no key. Its errors describe the problem
+// without quoting the input.
 func parseEntry(s string) (e Entry, ok bool, err error) {
 	fields := strings.Fields(s)
 	if len(fields) == 0 {
 		return Entry{}, false, nil
 	}
 	switch fields[0] {
+	case "end":
+		if len(fields) > 1 {
+			return Entry{}, false, errors.New(`nothing may follow "end" on its entry`)
+		}
+		return Entry{}, true, nil
 	case "primary":
 		e.State = Primary
 	case "decrypt-only":
 		e.State = DecryptOnly
 	default:
-		return Entry{}, false, errors.New(`entry must start with "primary" or "decrypt-only"`)
+		return Entry{}, false, errors.New(`entry must start with "primary", "decrypt-only" or "end"`)
 	}
 	if len(fields) < 2 {
 		return Entry{}, false, errors.New("state has no key after it")
@@ -156,31 +189,35 @@ func FromEnv(name string) (*Keyring, error) {
 	return ParseKeys(name, v)
 }
 
-// LoadFile parses the key list in the file at path.
+// LoadFile parses the key list in the file at path, which must end with
+// the "end" entry.
 func LoadFile(path string) (*Keyring, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("rotation: %w", err)
 	}
-	return ParseKeys(path, string(b))
+	return parseKeys(path, string(b), true)
 }
 
 // A FileSource is a [Source] backed by a key list file, reloaded when the
 // file changes. Requests read the current ring without locks. A reload that
-// fails (a half-written file, a bad entry) keeps the previous ring and
-// reports the error, so a mistake in the file never takes the keys away.
+// fails (a file cut short, with no final "end" entry; a bad entry) keeps the
+// previous ring and reports the error, so a mistake in the file never takes
+// the keys away, and reloads run one at a time, so a slow read of an older
+// version never replaces a newer one.
 type FileSource struct {
 	path string
 	ring atomic.Pointer[Keyring]
 
-	mu   sync.Mutex // guards last
-	last []byte     // contents of the file behind ring
+	mu       sync.Mutex // serialises reloads; guards last and readFile
+	last     []byte     // contents of the file behind ring
+	readFile func(string) ([]byte, error)
 }
 
 // NewFileSource loads the key list at path. It fails if the file cannot be
 // read or parsed: a service should not start without keys.
 func NewFileSource(path string) (*FileSource, error) {
-	f := &FileSource{path: path}
+	f := &FileSource{path: path, readFile: os.ReadFile}
 	if _, err := f.Reload(); err != nil {
 		return nil, err
 	}
@@ -192,18 +229,19 @@ func (f *FileSource) Keyring(time.Time) *Keyring { return f.ring.Load() }
 
 // Reload reads the file and, if its contents changed since the last
 // successful load, parses it and swaps in the new ring. It reports whether
-// the ring changed. On error the previous ring stays in force.
+// the ring changed. On error the previous ring stays in force. Concurrent
+// calls run one after the other, each reading the file afresh.
 func (f *FileSource) Reload() (changed bool, err error) {
-	b, err := os.ReadFile(f.path)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.readFile(f.path)
 	if err != nil {
 		return false, fmt.Errorf("rotation: %w", err)
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	if f.last != nil && bytes.Equal(b, f.last) {
 		return false, nil
 	}
-	r, err := ParseKeys(f.path, string(b))
+	r, err := parseKeys(f.path, string(b), true)
 	if err != nil {
 		return false, err
 	}

@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -323,7 +325,7 @@ func TestLoadFile(t *testing.T) {
 	}
 
 	good := filepath.Join(dir, "keys")
-	writeKeys(t, good, "# keys\r\nprimary "+k[0].SecretText()+"\r\ndecrypt-only "+k[1].SecretText()+" demoted=2026-01-01T00:00:00Z\r\n")
+	writeKeys(t, good, "# keys\r\nprimary "+k[0].SecretText()+"\r\ndecrypt-only "+k[1].SecretText()+" demoted=2026-01-01T00:00:00Z\r\nend\r\n# trailing comment\r\n")
 	r, err := rotation.LoadFile(good)
 	if err != nil {
 		t.Fatalf("LoadFile: %v", err)
@@ -334,7 +336,7 @@ func TestLoadFile(t *testing.T) {
 	}
 
 	bad := filepath.Join(dir, "bad")
-	writeKeys(t, bad, "primary "+k[0].SecretText()+"\nprimary\n")
+	writeKeys(t, bad, "primary "+k[0].SecretText()+"\nprimary\nend\n")
 	r, err = rotation.LoadFile(bad)
 	var pe *rotation.ParseError
 	if r != nil || !errors.As(err, &pe) || pe.Source != bad || pe.Line != 2 {
@@ -346,17 +348,17 @@ func TestFileSource(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keys")
 	k := newKeys(t, 2)
-	v1 := "primary " + k[0].SecretText() + "\n"
-	v2 := "primary " + k[1].SecretText() + "\ndecrypt-only " + k[0].SecretText() + "\n"
+	v1 := "primary " + k[0].SecretText() + "\nend\n"
+	v2 := "primary " + k[1].SecretText() + "\ndecrypt-only " + k[0].SecretText() + "\nend\n"
 
 	if src, err := rotation.NewFileSource(path); !errors.Is(err, fs.ErrNotExist) || src != nil {
 		t.Fatalf("NewFileSource(missing) = %v, %v; want nil, fs.ErrNotExist", src, err)
 	}
-	writeKeys(t, path, "decrypt-only "+k[0].SecretText())
+	writeKeys(t, path, "decrypt-only "+k[0].SecretText()+"\nend")
 	if src, err := rotation.NewFileSource(path); !errors.Is(err, rotation.ErrKeyring) || src != nil {
 		t.Fatalf("NewFileSource(no primary) = %v, %v; want nil, ErrKeyring", src, err)
 	}
-	writeKeys(t, path, "primary "+typo(k[0].SecretText()))
+	writeKeys(t, path, "primary "+typo(k[0].SecretText())+"\nend")
 	var pe *rotation.ParseError
 	if src, err := rotation.NewFileSource(path); !errors.As(err, &pe) || src != nil {
 		t.Fatalf("NewFileSource(bad key) = %v, %v; want nil, a *ParseError", src, err)
@@ -404,7 +406,8 @@ func TestFileSource(t *testing.T) {
 		is         error
 	}{
 		{"half-written", v2[:40], crypto.ErrKey},
-		{"no primary", "decrypt-only " + k[1].SecretText(), rotation.ErrKeyring},
+		{"no primary", "decrypt-only " + k[1].SecretText() + "\nend\n", rotation.ErrKeyring},
+		{"no end", "primary " + k[0].SecretText() + "\n", rotation.ErrKeyring},
 		{"empty", "", rotation.ErrKeyring},
 	} {
 		writeKeys(t, path, bad.text)
@@ -445,7 +448,7 @@ func TestFileSourceWatch(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keys")
 	k := newKeys(t, 2)
-	writeKeys(t, path, "primary "+k[0].SecretText()+"\n")
+	writeKeys(t, path, "primary "+k[0].SecretText()+"\nend\n")
 	src, err := rotation.NewFileSource(path)
 	if err != nil {
 		t.Fatalf("NewFileSource: %v", err)
@@ -498,14 +501,14 @@ func TestFileSourceWatch(t *testing.T) {
 		t.Fatal("an unchanged check replaced the ring")
 	}
 
-	writeKeys(t, path, "primary "+k[1].SecretText()+"\ndecrypt-only "+k[0].SecretText()+"\n")
+	writeKeys(t, path, "primary "+k[1].SecretText()+"\ndecrypt-only "+k[0].SecretText()+"\nend\n")
 	wait("the change", func(r reloadResult) bool { return r.changed && r.err == nil })
 	r2 := src.Keyring(at(0))
 	if !r2.Primary().Equal(k[1]) {
 		t.Fatalf("after the change the primary is %v, want %v", r2.Primary(), k[1])
 	}
 
-	writeKeys(t, path, "primary "+typo(k[1].SecretText())+"\n")
+	writeKeys(t, path, "primary "+typo(k[1].SecretText())+"\nend\n")
 	r := wait("the failed reload", func(r reloadResult) bool { return r.err != nil })
 	var pe *rotation.ParseError
 	if r.changed || !errors.As(r.err, &pe) || !errors.Is(r.err, crypto.ErrKey) {
@@ -519,7 +522,7 @@ func TestFileSourceWatch(t *testing.T) {
 func TestFileSourceWatchStops(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keys")
-	writeKeys(t, path, "primary "+newKey(t).SecretText())
+	writeKeys(t, path, "primary "+newKey(t).SecretText()+"\nend")
 	src, err := rotation.NewFileSource(path)
 	if err != nil {
 		t.Fatalf("NewFileSource: %v", err)
@@ -540,5 +543,154 @@ func TestFileSourceWatchStops(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("Watch (context cancelled before start: %v) did not return after cancel", precancel)
 		}
+	}
+}
+
+// TestKeyListEnd checks the "end" entry: optional in ParseKeys, the last
+// entry when present, and alone on its entry.
+func TestKeyListEnd(t *testing.T) {
+	k := newKeys(t, 2)
+	p, d := "primary "+k[0].SecretText(), "decrypt-only "+k[1].SecretText()
+	tests := []struct {
+		name string
+		text string
+		ok   bool
+	}{
+		{"no end", p + "\n" + d, true},
+		{"end line", p + "\n" + d + "\nend\n", true},
+		{"end entry on one line", p + "; " + d + "; end", true},
+		{"comments and blanks after end", p + "\nend\n\n# done\n", true},
+		{"key after end", p + "\nend\n" + d, false},
+		{"key after end on one line", p + "; end; " + d, false},
+		{"end twice", p + "\nend\nend\n", false},
+		{"end with an argument", p + "\nend now\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := rotation.ParseKeys("test", tt.text)
+			if tt.ok {
+				if err != nil || r == nil || len(r.Entries()) != strings.Count(tt.text, "crumbkey1_") {
+					t.Fatalf("ParseKeys = %v, %v; want a ring of every key", r, err)
+				}
+				return
+			}
+			var pe *rotation.ParseError
+			if r != nil || !errors.As(err, &pe) {
+				t.Fatalf("ParseKeys = %v, %v; want nil, a *ParseError", r, err)
+			}
+		})
+	}
+}
+
+// TestFileSourceCutShort rewrites a key file in place, as an editor or a
+// shell redirect does, and reloads at every byte of the rewrite: a reload
+// installs the new list only once it is complete, and otherwise keeps the
+// ring in force. The interesting cuts are at line boundaries, where every
+// entry read is well formed and the list read is a valid, smaller ring.
+func TestFileSourceCutShort(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keys")
+	k := newKeys(t, 3)
+	before := "primary " + k[0].SecretText() + "\ndecrypt-only " + k[1].SecretText() + "\nend\n"
+	// The promotion step of docs/KEYS.md: the staged key becomes primary,
+	// the old primary decrypt-only, listed after it.
+	after := "# promoted\nprimary " + k[2].SecretText() + "\ndecrypt-only " + k[0].SecretText() +
+		" demoted=2026-11-20T10:00:00Z\ndecrypt-only " + k[1].SecretText() + "\nend\n"
+	if err := os.WriteFile(path, []byte(before), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := rotation.NewFileSource(path)
+	if err != nil {
+		t.Fatalf("NewFileSource: %v", err)
+	}
+	r1 := src.Keyring(at(0))
+	complete := strings.LastIndex(after, "end") + len("end")
+	for n := 0; n < complete; n++ {
+		if err := os.WriteFile(path, []byte(after[:n]), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if changed, err := src.Reload(); changed || err == nil {
+			t.Fatalf("Reload of the first %d bytes = %v, %v; want false, an error", n, changed, err)
+		}
+		if src.Keyring(at(0)) != r1 {
+			t.Fatalf("Reload of the first %d bytes (%d whole lines) replaced the ring", n, strings.Count(after[:n], "\n"))
+		}
+	}
+	if err := os.WriteFile(path, []byte(after), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := src.Reload(); !changed || err != nil {
+		t.Fatalf("Reload of the whole file = %v, %v; want true, nil", changed, err)
+	}
+	if r := src.Keyring(at(0)); !r.Primary().Equal(k[2]) || len(r.Entries()) != 3 {
+		t.Fatalf("after the rewrite: primary %v, %d keys; want %v, 3", r.Primary(), len(r.Entries()), k[2])
+	}
+	// LoadFile applies the same rule.
+	if err := os.WriteFile(path, []byte(after[:strings.LastIndex(after, "end")]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := rotation.LoadFile(path); r != nil || !errors.Is(err, rotation.ErrKeyring) {
+		t.Fatalf("LoadFile(no end) = %v, %v; want nil, ErrKeyring", r, err)
+	}
+}
+
+// TestFileSourceReloadsInOrder runs Reloads from several goroutines while
+// the file changes under them. Each read sees a newer version of the file;
+// reads must never overlap, so that a slow read of an older version can
+// never be installed after a newer one, and when all is done the ring in
+// force is the newest version read.
+func TestFileSourceReloadsInOrder(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keys")
+	keys := newKeys(t, 8)
+	version := func(v int) []byte {
+		// Version v lists keys[v%8] as primary: consecutive versions differ.
+		return []byte("primary " + keys[v%len(keys)].SecretText() + "\nend\n")
+	}
+	writeKeys(t, path, string(version(0)))
+	src, err := rotation.NewFileSource(path)
+	if err != nil {
+		t.Fatalf("NewFileSource: %v", err)
+	}
+	var (
+		mu       sync.Mutex
+		inFlight int
+		overlaps int
+		reads    int
+	)
+	rotation.SetReadFile(src, func(string) ([]byte, error) {
+		mu.Lock()
+		inFlight++
+		if inFlight > 1 {
+			overlaps++
+		}
+		reads++
+		v := reads
+		mu.Unlock()
+		// Give other goroutines every chance to start a read meanwhile.
+		for range 50 {
+			runtime.Gosched()
+		}
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return version(v), nil
+	})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				if _, err := src.Reload(); err != nil {
+					t.Errorf("Reload: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if overlaps != 0 {
+		t.Errorf("%d reads overlapped another read", overlaps)
+	}
+	if got, want := src.Keyring(at(0)).Primary(), keys[reads%len(keys)]; !got.Equal(want) {
+		t.Errorf("after %d reads the primary is %v, want %v from the newest version", reads, got, want)
 	}
 }
