@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/crumbhq/crumb/crypto"
+	"github.com/crumbhq/crumb/rotation"
 )
 
 // Commit decides what the response must say about s, once its status is
@@ -35,37 +36,55 @@ import (
 // [*TooLargeError]; no Set-Cookie is sent, so the browser keeps its
 // previous cookie), or a concurrent request revoked it (ErrRevoked).
 func (m *Manager) Commit(s *Session, status int) (http.Header, error) {
+	if s == nil || s.state == nil {
+		return nil, ErrNoSession
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.committed {
+		s.mu.Unlock()
 		return nil, nil
 	}
 	s.committed, s.commitGen = true, s.gen
-	h := http.Header{}
-	accessed := s.accessed
-	now := m.now()
-	if !s.loaded && (!s.plausible || m.renews) {
-		// Open now: to see whether a session is due for renewal, or (at no
-		// cryptographic cost) to report cookies that cannot be sessions.
+	// Open now if the cookie is unopened: to see whether a session is due
+	// for renewal, or (at no cryptographic cost) to report cookies that
+	// cannot be sessions.
+	open := !s.loaded && (!s.plausible || m.renews)
+	s.mu.Unlock()
+	if open {
 		s.load()
 	}
-	if s.carried && s.empty() {
+	now := unixNano(m.now())
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := http.Header{}
+	// A cookie that may be valid on another instance (its key is unknown
+	// here, or it was saved ahead of this clock) is left alone, unless the
+	// handler ended the session.
+	if s.carried && s.empty() && (!s.keep || s.flushed) {
 		m.deleteCookie(h)
+		s.varied = true
 		return h, nil
 	}
-	if accessed {
+	if s.accessed {
 		h.Set("Vary", "Cookie")
+		s.varied = true
 	}
-	nowSec := now.Unix()
-	due := s.fromCookie && m.renews && nowSec-s.savedAt >= m.renewAfter
+	due := s.fromCookie && m.renews && now-s.savedAt >= m.renewAfter
 	if s.empty() || !(s.modified || s.reseal || due) || status >= 500 {
 		return h, nil
 	}
-	if s.fromCookie && m.cfg.Revoker != nil {
+	if rev := m.cfg.Revoker; s.fromCookie && rev != nil {
 		// Do not write back a session that a concurrent request (a logout
-		// in another tab) revoked while this one ran.
-		if err := m.cfg.Revoker.Check(s.ctx, s.info()); err != nil {
+		// in another tab) revoked while this one ran. The Revoker runs
+		// with no lock held.
+		info := s.info()
+		s.mu.Unlock()
+		err := rev.Check(s.ctx, info)
+		s.mu.Lock()
+		if err != nil {
 			m.deleteCookie(h)
+			s.varied = true
 			return h, fmt.Errorf("%w: revoked during the request: %v", ErrRevoked, err)
 		}
 	}
@@ -73,17 +92,18 @@ func (m *Manager) Commit(s *Session, status int) (http.Header, error) {
 	// times; anything else is a save.
 	issuedAt, savedAt, deadline := s.issuedAt, s.savedAt, s.deadline
 	if s.id == nil {
-		issuedAt = nowSec
+		issuedAt = now
 	}
 	if s.modified || due || !s.fromCookie {
-		savedAt = nowSec
+		savedAt = now
 		deadline = m.deadline(s.expiry, issuedAt, savedAt)
 	}
-	if deadline < nowSec {
-		// Expired by its own rule (a past ExpiresAt, a negative IdleFor):
-		// never seal a dead session.
+	if deadline <= now {
+		// Expired by its own rule (a past ExpiresAt, IdleFor of zero or
+		// less): never seal a dead session.
 		if s.carried {
 			m.deleteCookie(h)
+			s.varied = true
 		}
 		return h, nil
 	}
@@ -95,7 +115,7 @@ func (m *Manager) Commit(s *Session, status int) (http.Header, error) {
 		ID: id, IssuedAt: issuedAt, SavedAt: savedAt, Deadline: deadline,
 		Expiry: s.expiry.wire(), Subject: s.subject, Data: s.data, Value: s.value, Flashes: s.flashes,
 	}
-	c, err := m.seal(s, &p, nowSec)
+	c, err := m.seal(s.ring, s.expiry, &p, now)
 	if err != nil {
 		return h, err
 	}
@@ -104,11 +124,12 @@ func (m *Manager) Commit(s *Session, status int) (http.Header, error) {
 	h.Add("Set-Cookie", c)
 	h.Set("Vary", "Cookie")
 	h.Set("Cache-Control", "no-store")
+	s.varied = true
 	return h, nil
 }
 
 // seal encodes and seals p and returns the Set-Cookie value.
-func (m *Manager) seal(s *Session, p *payload, now int64) (string, error) {
+func (m *Manager) seal(ring *rotation.Keyring, e Expiry, p *payload, now int64) (string, error) {
 	pt, err := encMode.Marshal(p)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrEncode, err) // unreachable: values were encoded by Set
@@ -117,22 +138,23 @@ func (m *Manager) seal(s *Session, p *payload, now int64) (string, error) {
 	if crypto.Overhead+len(pt) > crypto.MaxChunkLen/4*3 {
 		return "", &TooLargeError{Size: len(m.name) + 1 + (4*(crypto.Overhead+len(pt))+2)/3, Limit: MaxCookieSize}
 	}
-	if s.ring == nil {
+	if ring == nil {
 		return "", errNoKeyring
 	}
-	sealed, err := s.ring.Seal(nil, pt, m.context)
+	sealed, err := ring.Seal(nil, pt, m.context)
 	if err != nil {
 		return "", err
 	}
 	value := crypto.Encode(sealed)
 	var c *http.Cookie
-	if m.browserSession(s.expiry) {
+	if m.browserSession(e) {
 		c = m.cookie(value, 0, time.Time{})
 	} else {
-		// Max-Age never points past the sealed deadline, nor past what
-		// browsers honour; at the deadline's own second it is 1.
-		age := int(min(max(p.Deadline-now, 1), maxMaxAge))
-		c = m.cookie(value, age, time.Unix(now+int64(age), 0))
+		// Max-Age, in whole seconds, never points past the sealed deadline
+		// by a second or more, nor past what browsers honour.
+		sec := now / int64(time.Second)
+		age := int(min(max((p.Deadline-now)/int64(time.Second), 1), maxMaxAge))
+		c = m.cookie(value, age, time.Unix(sec+int64(age), 0))
 	}
 	if err := c.Valid(); err != nil {
 		return "", fmt.Errorf("cookiesession: refusing to send an invalid cookie: %v", err)

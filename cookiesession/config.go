@@ -61,7 +61,7 @@ type Config struct {
 	// Lifetime is how long a session lives after its last save, unless
 	// Session.SetExpiry says otherwise (SESSION_COOKIE_AGE). Each save
 	// starts it again, so it is also the default idle timeout. Default two
-	// weeks. Whole seconds, at least one.
+	// weeks; at least one second.
 	Lifetime time.Duration
 	// AbsoluteLifetime caps every session at its issue time plus
 	// AbsoluteLifetime, however often it is saved or renewed: a user must
@@ -173,5 +173,3 @@ func cookieName(cfg *Config, secure bool) (string, error) {
 	}
 	return base, nil
 }
-
-func seconds(d time.Duration) int64 { return int64(d / time.Second) }

@@ -27,9 +27,12 @@ var (
 
 // Errors returned by the Session API.
 var (
-	// ErrEncode is returned when a value cannot be stored: CBOR cannot
-	// encode it (a channel, a func, a NaN, a big.Int), or it nests deeper
-	// than crumb's decoder accepts. The session is unchanged.
+	// ErrEncode is returned when a value cannot be stored, and the session
+	// is unchanged: CBOR cannot encode it (a channel, a func); it would not
+	// come back as stored (a NaN or an infinity, an integer outside int64,
+	// a math/big.Int, a struct with fields but none exported, a value that
+	// does not decode back into its own type); it nests deeper than six
+	// levels of arrays, maps and structs; or it contains itself.
 	ErrEncode = errors.New("cookiesession: value cannot be stored in a session")
 	// ErrDecode is returned when a stored value does not decode into the
 	// type asked for.
@@ -43,9 +46,19 @@ var (
 	// error is a [*TooLargeError].
 	ErrTooLarge = errors.New("cookiesession: session too large for a cookie")
 	// ErrLateChange: the handler changed the session after the response
-	// headers were sent. The change was not saved.
+	// headers were written, or hijacked the connection with a change that
+	// needed a Set-Cookie. The change was not saved.
 	ErrLateChange = errors.New("cookiesession: session changed after the response headers were written; the change is lost")
+	// ErrLateAccess: the handler read a session that came with the request
+	// after the response headers were written without Vary: Cookie, so a
+	// shared cache may store a personalised response for everyone. Read
+	// the session before writing the body.
+	ErrLateAccess = errors.New("cookiesession: session read after the response headers were written without Vary: Cookie")
 )
+
+// ErrNoSession is returned by the methods of a nil *Session, which is what
+// FromContext gives a handler that is not wrapped by [Manager.Handler].
+var ErrNoSession = errors.New("cookiesession: no session: wrap the handler with Manager.Handler")
 
 // TooLargeError reports a session whose cookie would exceed the limit.
 type TooLargeError struct {

@@ -1,6 +1,7 @@
 package cookiesession
 
 import (
+	"math"
 	"time"
 )
 
@@ -21,7 +22,7 @@ import (
 // them all. The zero Expiry is DefaultExpiry.
 type Expiry struct {
 	kind  expiryKind
-	value int64 // idle: seconds; in: nanoseconds; absolute: Unix seconds
+	value int64 // idle and in: nanoseconds; absolute: Unix nanoseconds
 }
 
 type expiryKind uint8
@@ -29,8 +30,8 @@ type expiryKind uint8
 const (
 	expDefault      expiryKind = iota
 	expBrowserClose            // on the wire: kind 1, value 0
-	expIdle                    // on the wire: kind 2, value = seconds
-	expAbsolute                // on the wire: kind 3, value = Unix seconds
+	expIdle                    // on the wire: kind 2, value = nanoseconds
+	expAbsolute                // on the wire: kind 3, value = Unix nanoseconds
 	expIn                      // never on the wire: resolved to expAbsolute by SetExpiry
 )
 
@@ -46,12 +47,10 @@ var (
 )
 
 // IdleFor ends the session d after its last save; with Config.RenewAfter
-// or Config.SaveEveryRequest, after d without a request. d is truncated to
-// whole seconds. A negative d expires the session at once (the response
-// deletes the cookie); zero leaves it valid to the end of the current
-// second, like any session whose deadline is now.
+// or Config.SaveEveryRequest, after d without a request. A d of zero or
+// less expires the session at once: the response deletes the cookie.
 func IdleFor(d time.Duration) Expiry {
-	return Expiry{kind: expIdle, value: int64(d / time.Second)}
+	return Expiry{kind: expIdle, value: int64(d)}
 }
 
 // ExpiresIn ends the session at a fixed deadline, d after the moment
@@ -60,17 +59,16 @@ func ExpiresIn(d time.Duration) Expiry {
 	return Expiry{kind: expIn, value: int64(d)}
 }
 
-// ExpiresAt ends the session at the fixed deadline t, at whole-second
-// precision (Django's datetime form). A t in the past expires the session
-// at once.
+// ExpiresAt ends the session at the fixed deadline t (Django's datetime
+// form). A t at or before now expires the session at once.
 func ExpiresAt(t time.Time) Expiry {
-	return Expiry{kind: expAbsolute, value: t.Unix()}
+	return Expiry{kind: expAbsolute, value: unixNano(t)}
 }
 
 // resolve turns the relative ExpiresIn form into an absolute deadline.
-func (e Expiry) resolve(now time.Time) Expiry {
+func (e Expiry) resolve(now int64) Expiry {
 	if e.kind == expIn {
-		return Expiry{kind: expAbsolute, value: now.Add(time.Duration(e.value)).Unix()}
+		return Expiry{kind: expAbsolute, value: addSat(now, e.value)}
 	}
 	return e
 }
@@ -82,13 +80,17 @@ func (e Expiry) wire() *expiryWire {
 	return &expiryWire{Kind: uint8(e.kind), Value: e.value}
 }
 
-// expiry converts the wire form back, reporting whether it is valid.
+// expiry converts the wire form back, reporting whether it is one a
+// writer may seal: kind 1 with value 0, kind 2 with a positive window,
+// kind 3 with a deadline at or after the epoch.
 func (w *expiryWire) expiry() (Expiry, bool) {
 	switch expiryKind(w.Kind) {
 	case expBrowserClose:
 		return BrowserClose, w.Value == 0
-	case expIdle, expAbsolute:
-		return Expiry{kind: expiryKind(w.Kind), value: w.Value}, true
+	case expIdle:
+		return Expiry{kind: expIdle, value: w.Value}, w.Value > 0
+	case expAbsolute:
+		return Expiry{kind: expAbsolute, value: w.Value}, w.Value >= 0
 	}
 	return Expiry{}, false
 }
@@ -102,15 +104,16 @@ func (m *Manager) window(e Expiry) int64 {
 	return m.lifetime
 }
 
-// deadline returns the Unix second up to which a session saved at savedAt,
-// issued at issuedAt, with expiry e, is valid under m's current rules.
+// deadline returns the Unix nanosecond at which a session saved at
+// savedAt, issued at issuedAt, with expiry e, ends under m's current
+// rules: it is valid while now < deadline.
 func (m *Manager) deadline(e Expiry, issuedAt, savedAt int64) int64 {
-	d := savedAt + m.window(e)
+	d := addSat(savedAt, m.window(e))
 	if e.kind == expAbsolute {
 		d = e.value
 	}
 	if m.absolute > 0 {
-		d = min(d, issuedAt+m.absolute)
+		d = min(d, addSat(issuedAt, m.absolute))
 	}
 	return d
 }
@@ -123,3 +126,33 @@ func (m *Manager) browserSession(e Expiry) bool {
 	}
 	return e.kind == expBrowserClose
 }
+
+// addSat returns a+b, saturating at the int64 range instead of wrapping:
+// a huge IdleFor or ExpiresIn means "a very long time", never "the past".
+func addSat(a, b int64) int64 {
+	s := a + b
+	switch {
+	case b > 0 && s < a:
+		return math.MaxInt64
+	case b < 0 && s > a:
+		return math.MinInt64
+	}
+	return s
+}
+
+// unixNano is t as Unix nanoseconds, saturating outside the years
+// 1678–2262 that int64 nanoseconds cover.
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Before(minTime):
+		return math.MinInt64
+	case t.After(maxTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)

@@ -9,9 +9,10 @@ import (
 	"github.com/crumbhq/crumb/crypto"
 )
 
-// Expiry boundaries (security.md §6 item 8). A session is valid while
-// now <= deadline, in whole Unix seconds, plus Config.ClockSkew: at the
-// deadline's own second it opens, one second later it does not.
+// Expiry boundaries. A session is valid while now < deadline +
+// Config.ClockSkew, at nanosecond resolution, as Django's is while
+// expire_date > now: a nanosecond before the deadline it opens, at the
+// deadline it does not.
 
 // secOutcome loads value at the clock's current time and returns nil if the
 // session opened, or the one error reported for it.
@@ -30,14 +31,14 @@ func (e *secEnv) outcome(m *cookiesession.Manager, value string) error {
 	return nil
 }
 
-// secBoundary checks that value opens one second before and at deadline,
-// and fails with want one second after it.
+// secBoundary checks that value opens one second and one nanosecond before
+// deadline, and fails with want at it and one second after it.
 func secBoundary(t *testing.T, e *secEnv, m *cookiesession.Manager, value string, deadline time.Time, want error) {
 	t.Helper()
 	for _, c := range []struct {
 		at   time.Duration
 		want error
-	}{{-time.Second, nil}, {0, nil}, {time.Second, want}} {
+	}{{-time.Second, nil}, {-time.Nanosecond, nil}, {0, want}, {time.Second, want}} {
 		e.clock.Set(deadline.Add(c.at))
 		err := e.outcome(m, value)
 		if (c.want == nil && err != nil) || (c.want != nil && !errors.Is(err, c.want)) {
@@ -133,7 +134,7 @@ func TestSecExpiryAbsoluteAfterSaves(t *testing.T) {
 		if got := e.load(v).Info().Expires; !got.Equal(want) {
 			t.Errorf("save %d: deadline %v, want %v", i, got, want)
 		}
-		// At the deadline's own second, Max-Age is 1 (0 would omit it).
+		// Max-Age is the whole seconds left, at least 1 (0 would omit it).
 		if got, want := c.MaxAge, max(1, int(want.Sub(e.clock.Now())/time.Second)); got != want {
 			t.Errorf("save %d: Max-Age %d, want %d", i, got, want)
 		}
@@ -152,10 +153,9 @@ func TestSecNotBefore(t *testing.T) {
 		{secEpoch.Add(-time.Second), nil},
 		{secEpoch, nil},
 		{secEpoch.Add(time.Second), cookiesession.ErrRevoked},
-		// Issue times are whole seconds: a session issued in the cut-off's
-		// own second may predate it, so a fractional NotBefore rounds up.
-		{secEpoch.Add(500 * time.Millisecond), cookiesession.ErrRevoked},
-		{secEpoch.Add(-500 * time.Millisecond), nil},
+		// Issue times have nanosecond precision: no rounding either way.
+		{secEpoch.Add(time.Nanosecond), cookiesession.ErrRevoked},
+		{secEpoch.Add(-time.Nanosecond), nil},
 	}
 	for _, tt := range tests {
 		m := e.with(func(c *cookiesession.Config) { c.NotBefore = tt.notBefore })
@@ -174,10 +174,10 @@ func TestSecClockSkew(t *testing.T) {
 		v := e.save(secSet(t, "n", 1))
 		secBoundary(t, e, e.m, v, secEpoch.Add(time.Hour+5*time.Second), cookiesession.ErrExpired)
 	})
-	t.Run("fractional skew rounds up", func(t *testing.T) {
+	t.Run("fractional skew is exact", func(t *testing.T) {
 		e := newSecEnv(t, func(c *cookiesession.Config) { c.Lifetime = time.Hour; c.ClockSkew = 1500 * time.Millisecond })
 		v := e.save(secSet(t, "n", 1))
-		secBoundary(t, e, e.m, v, secEpoch.Add(time.Hour+2*time.Second), cookiesession.ErrExpired)
+		secBoundary(t, e, e.m, v, secEpoch.Add(time.Hour+1500*time.Millisecond), cookiesession.ErrExpired)
 	})
 	t.Run("saved in the future", func(t *testing.T) {
 		e := newSecEnv(t, func(c *cookiesession.Config) { c.ClockSkew = 5 * time.Second })
@@ -226,6 +226,9 @@ func TestSecForgedExpired(t *testing.T) {
 	}
 }
 
+// TestSecSubSecondClock: times keep the clock's nanoseconds, so a
+// session lives exactly its lifetime; only Max-Age and Expires, which
+// browsers take in whole seconds, are rounded, down.
 func TestSecSubSecondClock(t *testing.T) {
 	t.Parallel()
 	frac := 999 * time.Millisecond
@@ -238,27 +241,27 @@ func TestSecSubSecondClock(t *testing.T) {
 	}
 	c := e.commit(s)
 	if c.MaxAge != 3600 || !c.Expires.Equal(secEpoch.Add(time.Hour)) {
-		t.Errorf("Max-Age %d, Expires %v; want 3600 and the whole second %v", c.MaxAge, c.Expires, secEpoch.Add(time.Hour))
+		t.Errorf("Max-Age %d, Expires %v; want 3600 and %v", c.MaxAge, c.Expires, secEpoch.Add(time.Hour))
 	}
 	info := e.load(c.Value).Info()
-	if !info.IssuedAt.Equal(secEpoch) || !info.SavedAt.Equal(secEpoch) || !info.Expires.Equal(secEpoch.Add(time.Hour)) {
-		t.Errorf("info %+v: want times truncated to %v", info, secEpoch)
+	at := secEpoch.Add(frac)
+	if !info.IssuedAt.Equal(at) || !info.SavedAt.Equal(at) || !info.Expires.Equal(at.Add(time.Hour)) {
+		t.Errorf("info %+v: want issued and saved at %v, expiring an hour later", info, at)
 	}
-	// Valid through the deadline's whole second, fraction included.
-	secBoundary(t, e, e.m, c.Value, secEpoch.Add(time.Hour+frac), cookiesession.ErrExpired)
+	secBoundary(t, e, e.m, c.Value, at.Add(time.Hour), cookiesession.ErrExpired)
 
-	// A fixed deadline with a fraction is truncated to its second.
-	e.clock.Set(secEpoch.Add(frac))
+	// A fixed deadline keeps its fraction.
+	e.clock.Set(at)
 	v := e.save(func(s *cookiesession.Session) {
 		s.SetExpiry(cookiesession.ExpiresAt(secEpoch.Add(10*time.Second + frac)))
 	})
-	if got := e.load(v).Info().Expires; !got.Equal(secEpoch.Add(10 * time.Second)) {
-		t.Errorf("ExpiresAt(10.999s) sealed %v, want 10s", got)
+	if got := e.load(v).Info().Expires; !got.Equal(secEpoch.Add(10*time.Second + frac)) {
+		t.Errorf("ExpiresAt(10.999s) sealed %v, want 10.999s", got)
 	}
-	// IdleFor truncates to whole seconds too.
+	// So does an idle window.
 	v = e.save(func(s *cookiesession.Session) { s.SetExpiry(cookiesession.IdleFor(2*time.Second + frac)) })
-	if got := e.load(v).Info().Expires; !got.Equal(secEpoch.Add(2 * time.Second)) {
-		t.Errorf("IdleFor(2.999s) sealed %v, want 2s after the save", got)
+	if got := e.load(v).Info().Expires; !got.Equal(at.Add(2*time.Second + frac)) {
+		t.Errorf("IdleFor(2.999s) sealed %v, want 2.999s after the save", got)
 	}
 }
 
@@ -316,7 +319,7 @@ func TestSecRenewalAbsoluteCap(t *testing.T) {
 	})
 	v := e.save(secSet(t, "n", 1))
 	limit := secEpoch.Add(time.Hour)
-	for at := 10 * time.Minute; at <= time.Hour; at += 10 * time.Minute {
+	for at := 10 * time.Minute; at < time.Hour; at += 10 * time.Minute {
 		e.clock.Set(secEpoch.Add(at))
 		s := e.load(v)
 		c := e.commit(s)
@@ -331,13 +334,12 @@ func TestSecRenewalAbsoluteCap(t *testing.T) {
 		if want := secMinTime(secEpoch.Add(at+30*time.Minute), limit); !deadline.Equal(want) {
 			t.Errorf("renewal at +%v: deadline %v, want %v", at, deadline, want)
 		}
-		// The session is valid through the cap's whole second, so Expires
-		// is at most one second past it (Max-Age 1 at the cap itself).
-		if c.MaxAge < 1 || c.Expires.After(limit.Add(time.Second)) {
+		// Max-Age never points past the cap.
+		if c.MaxAge < 1 || c.Expires.After(limit) {
 			t.Errorf("renewal at +%v: Max-Age %d, Expires %v; want within the cap", at, c.MaxAge, c.Expires)
 		}
 	}
-	e.clock.Set(limit.Add(time.Second))
+	e.clock.Set(limit)
 	s := e.load(v)
 	if s.Len() != 0 {
 		t.Error("session opened past its absolute cap")

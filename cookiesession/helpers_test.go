@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -423,3 +424,30 @@ func attribute(line, name string) (string, bool) {
 	}
 	return "", false
 }
+
+// callbackHandler is a slog.Handler that calls f for every record and
+// counts them, to see what a Logger does while crumb logs.
+type callbackHandler struct {
+	f  func()
+	mu sync.Mutex
+	n  int
+}
+
+func (h *callbackHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *callbackHandler) Handle(context.Context, slog.Record) error {
+	h.f()
+	h.mu.Lock()
+	h.n++
+	h.mu.Unlock()
+	return nil
+}
+func (h *callbackHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *callbackHandler) WithGroup(string) slog.Handler      { return h }
+
+func (h *callbackHandler) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n
+}
+
+func slogWith(h slog.Handler) *slog.Logger { return slog.New(h) }

@@ -1,28 +1,66 @@
 package cookiesession_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/crumbhq/crumb/cookiesession"
 	"github.com/crumbhq/crumb/rotation"
 )
 
-// TestZeroHolder checks that a Source returning no keyring (a zero Holder,
-// never given a ring) costs errors, not panics: cookies do not open, saves
-// fail with ErrConfig, and the request goes on.
+// TestZeroHolder checks that New refuses a Source that has no keyring (a
+// zero Holder, never given a ring): it would fail every request.
 func TestZeroHolder(t *testing.T) {
-	good, err := cookiesession.New(cookiesession.Config{Keys: newRing(t, newKey(t))})
+	t.Parallel()
+	m, err := cookiesession.New(cookiesession.Config{Keys: &rotation.Holder{}})
+	if !errors.Is(err, cookiesession.ErrConfig) || m != nil {
+		t.Fatalf("New with a zero Holder = %v, %v; want nil, ErrConfig", m, err)
+	}
+}
+
+// vanishingSource has a keyring until it is told to lose it.
+type vanishingSource struct {
+	ring *rotation.Keyring
+	gone atomic.Bool
+}
+
+func (v *vanishingSource) Keyring(time.Time) *rotation.Keyring {
+	if v.gone.Load() {
+		return nil
+	}
+	return v.ring
+}
+
+// TestKeyringLost checks that a Source that stops returning a keyring
+// after New costs errors, not panics: cookies do not open and are not
+// deleted (they are valid with the keys this instance lost), saves fail
+// with ErrConfig, both are reported at Error level, and the request goes on.
+func TestKeyringLost(t *testing.T) {
+	t.Parallel()
+	src := &vanishingSource{ring: newRing(t, newKey(t))}
+	var reported []error
+	var logs bytes.Buffer
+	m, err := cookiesession.New(cookiesession.Config{
+		Keys:    src,
+		OnError: func(_ context.Context, err error) { reported = append(reported, err) },
+		Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := good.Load(context.Background())
+	s := m.Load(context.Background())
 	if err := s.Set("n", 1); err != nil {
 		t.Fatal(err)
 	}
-	h, err := good.Commit(s, http.StatusOK)
+	h, err := m.Commit(s, http.StatusOK)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,30 +69,30 @@ func TestZeroHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var reported []error
-	m, err := cookiesession.New(cookiesession.Config{
-		Keys:    &rotation.Holder{},
-		OnError: func(_ context.Context, err error) { reported = append(reported, err) },
-	})
-	if err != nil {
-		t.Fatalf("New with a zero Holder: %v", err)
+	src.gone.Store(true)
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.AddCookie(c)
+	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := cookiesession.FromContext(r.Context())
+		if _, ok, err := cookiesession.Get[int](s, "n"); ok || err != nil {
+			t.Errorf("Get with no keyring = %v, %v; want a miss", ok, err)
+		}
+		if err := s.Set("n", 2); err != nil {
+			t.Fatal(err)
+		}
+	})).ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Errorf("status %d, want 200", rec.Code)
 	}
-	s = m.Load(context.Background(), c.Name+"="+c.Value)
-	if _, ok, err := cookiesession.Get[int](s, "n"); ok || err != nil {
-		t.Errorf("Get with no keyring = %v, %v; want a miss", ok, err)
+	if got := rec.Header().Values("Set-Cookie"); len(got) != 0 {
+		t.Errorf("with no keyring the response sent %q, want nothing", got)
 	}
-	if len(reported) != 1 || !errors.Is(reported[0], cookiesession.ErrConfig) {
-		t.Errorf("reported %v, want one ErrConfig", reported)
+	if len(reported) != 2 || !errors.Is(reported[0], cookiesession.ErrConfig) || !errors.Is(reported[1], cookiesession.ErrConfig) {
+		t.Errorf("reported %v, want two ErrConfig (the open, the save)", reported)
 	}
-	if err := s.Set("n", 2); err != nil {
-		t.Fatal(err)
-	}
-	h, err = m.Commit(s, http.StatusOK)
-	if !errors.Is(err, cookiesession.ErrConfig) {
-		t.Errorf("Commit with no keyring = %v, want ErrConfig", err)
-	}
-	if got := h.Values("Set-Cookie"); len(got) != 0 {
-		t.Errorf("Commit with no keyring sent %q", got)
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 2 {
+		t.Errorf("logged %d errors, want 2:\n%s", n, logs.String())
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crumbhq/crumb/crypto"
@@ -26,21 +27,23 @@ const maxCandidates = 4
 
 // A Manager loads sessions from cookies and writes them back. Build one with
 // [New] at start-up and share it: it is immutable and safe for concurrent
-// use. Building it does no key derivation and no I/O.
+// use. Building it does no I/O.
 type Manager struct {
 	cfg     Config
 	name    string
 	context []byte // additional data: label, cookie name, purpose
 	now     func() time.Time
 
-	lifetime, absolute, renewAfter, skew int64 // seconds
+	lifetime, absolute, renewAfter, skew int64 // nanoseconds
 	renews                               bool
-	notBefore                            int64
+	notBefore                            int64 // Unix nanoseconds
+
+	logLimit logLimiter // bounds how often rejected cookies are logged
 }
 
-// errNoKeyring is reported when Config.Keys returns no keyring, as a zero
-// rotation.Holder does: cookies cannot be opened nor sessions saved, but
-// requests go on.
+// errNoKeyring is reported when Config.Keys returns no keyring at run time:
+// cookies cannot be opened nor sessions saved, but requests go on. New
+// refuses a source that returns none when it is built.
 var errNoKeyring = fmt.Errorf("%w: Config.Keys returned no keyring", ErrConfig)
 
 // New returns a Manager for cfg, or an error matching [ErrConfig] that says
@@ -106,22 +109,22 @@ func New(cfg Config) (*Manager, error) {
 		name:       name,
 		context:    crypto.Context(contextLabel, name, cfg.Purpose),
 		now:        cfg.Clock,
-		lifetime:   seconds(cfg.Lifetime),
-		absolute:   seconds(cfg.AbsoluteLifetime),
-		renewAfter: seconds(cfg.RenewAfter),
-		skew:       seconds(cfg.ClockSkew + time.Second - 1),
+		lifetime:   int64(cfg.Lifetime),
+		absolute:   int64(cfg.AbsoluteLifetime),
+		renewAfter: int64(cfg.RenewAfter),
+		skew:       int64(cfg.ClockSkew),
 		renews:     cfg.SaveEveryRequest || cfg.RenewAfter > 0,
 	}
 	if m.now == nil {
 		m.now = time.Now
 	}
 	if !cfg.NotBefore.IsZero() {
-		// Round up: issue times are whole seconds, and a session issued in
-		// the cut-off's own second may have been issued before it.
-		m.notBefore = cfg.NotBefore.Unix()
-		if cfg.NotBefore.Nanosecond() != 0 {
-			m.notBefore++
-		}
+		m.notBefore = unixNano(cfg.NotBefore)
+	}
+	// A source that has no keyring now would fail every request: such as a
+	// rotation.Holder nobody stored a ring in.
+	if cfg.Keys.Keyring(m.now()) == nil {
+		return nil, configErr("Keys (%T) returned no keyring", cfg.Keys)
 	}
 	// Validate name, Domain and Path the way net/http will judge them, so
 	// that nothing is silently dropped or altered when a cookie is sent.
@@ -175,15 +178,15 @@ func (m *Manager) LoadRequest(r *http.Request) *Session {
 }
 
 func (m *Manager) newSession(ctx context.Context, cookies []*http.Cookie) *Session {
-	s := &Session{m: m, ctx: ctx, ring: m.cfg.Keys.Keyring(m.now())}
-	s.carried = len(cookies) > 0
+	st := &state{m: m, ctx: ctx, ring: m.cfg.Keys.Keyring(m.now())}
+	st.carried = len(cookies) > 0
 	for _, c := range cookies[:min(len(cookies), maxCandidates)] {
-		s.candidates = append(s.candidates, c.Value)
+		st.candidates = append(st.candidates, c.Value)
 		if plausible(c.Value) {
-			s.plausible = true
+			st.plausible = true
 		}
 	}
-	return s
+	return &Session{st}
 }
 
 // plausible reports, without cryptography, whether v can be a session
@@ -196,10 +199,15 @@ func plausible(v string) bool {
 	return err == nil && h.Chunks == 1
 }
 
+// errFuture rejects a cookie saved later than this instance's clock allows:
+// it is authentic, and may be valid on an instance whose clock is ahead.
+var errFuture = crypto.Invalid(crypto.ReasonPayload)
+
 // open turns one cookie value into a session payload, checking, in order:
 // length and encoding, key ID, authentication, payload, deadline,
 // NotBefore and the Revoker. It returns the payload and whether the key
-// that opened it is not the primary.
+// that opened it is not the primary. It runs no lock of crumb's: the
+// Revoker may take its time.
 func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string, now int64) (*payload, bool, error) {
 	if len(value) > crypto.MaxChunkLen {
 		return nil, false, crypto.Invalid(crypto.ReasonMalformed)
@@ -229,13 +237,12 @@ func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string
 	// The sealed deadline binds; the current configuration may only
 	// shorten it (a lowered Lifetime or a new AbsoluteLifetime applies to
 	// live sessions at once).
-	deadline := min(p.Deadline, m.deadline(e, p.IssuedAt, p.SavedAt))
-	p.Deadline = deadline
+	p.Deadline = min(p.Deadline, m.deadline(e, p.IssuedAt, p.SavedAt))
 	switch {
-	case now > deadline+m.skew:
+	case now >= addSat(p.Deadline, m.skew):
 		return nil, false, ErrExpired
-	case p.SavedAt > now+m.skew:
-		return nil, false, crypto.Invalid(crypto.ReasonPayload) // saved in the future
+	case p.SavedAt > addSat(now, m.skew):
+		return nil, false, errFuture
 	case p.IssuedAt < m.notBefore:
 		return nil, false, fmt.Errorf("%w: issued before Config.NotBefore", ErrRevoked)
 	}
@@ -247,14 +254,40 @@ func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string
 	return p, opened.Reseal, nil
 }
 
+// mayLiveElsewhere reports whether a cookie rejected with err may still be
+// valid on another instance (one holding a key this one lacks, or whose
+// clock is ahead), so that the response must leave it alone. Tampered,
+// malformed, expired and revoked cookies are dead everywhere.
+func mayLiveElsewhere(err error) bool {
+	return crypto.ReasonOf(err) == crypto.ReasonUnknownKey || err == errFuture || errors.Is(err, errNoKeyring)
+}
+
 func (p *payload) info() Info {
 	return Info{
 		ID:       encodeID(p.ID),
 		Subject:  p.Subject,
-		IssuedAt: time.Unix(p.IssuedAt, 0),
-		SavedAt:  time.Unix(p.SavedAt, 0),
-		Expires:  time.Unix(p.Deadline, 0),
+		IssuedAt: time.Unix(0, p.IssuedAt),
+		SavedAt:  time.Unix(0, p.SavedAt),
+		Expires:  time.Unix(0, p.Deadline),
 	}
+}
+
+// revokeUntil returns how long a deny entry for a session with expiry e,
+// issued at issuedAt, revoked at now, must last: until no copy of it can be
+// accepted. See [Revoker].
+func (m *Manager) revokeUntil(e Expiry, issuedAt, now int64) int64 {
+	w := m.lifetime
+	switch e.kind {
+	case expIdle:
+		w = max(w, e.value)
+	case expAbsolute:
+		w = max(w, e.value-now)
+	}
+	until := addSat(addSat(now, w), 2*m.skew)
+	if m.absolute > 0 {
+		until = min(until, addSat(addSat(issuedAt, m.absolute), 2*m.skew))
+	}
+	return until
 }
 
 func newID() []byte {
@@ -263,23 +296,84 @@ func newID() []byte {
 	return id
 }
 
-// report passes a rejected cookie or a failed commit to the hooks.
-func (m *Manager) report(ctx context.Context, err error, commit bool) {
+// What a report is about.
+type reportKind uint8
+
+const (
+	rejected  reportKind = iota // an incoming cookie that did not become a session
+	notOpened                   // the keys were missing: no cookie could be opened
+	notSaved                    // a session that should have been saved was not
+	lateUse                     // the session was used after the response headers went out
+)
+
+// report passes err to Config.OnError, and logs it to Config.Logger, or
+// to slog.Default() when neither hook is set. Everything but a rejected
+// cookie is logged at Error level; rejected cookies, which anyone can send
+// at any rate, are logged at most once per logInterval, with the count of
+// those left out. It runs with no lock of crumb's held.
+func (m *Manager) report(ctx context.Context, err error, kind reportKind) {
 	if m.cfg.OnError != nil {
 		m.cfg.OnError(ctx, err)
 	}
-	if m.cfg.Logger == nil {
+	logger := m.cfg.Logger
+	if logger == nil {
+		if m.cfg.OnError != nil {
+			return
+		}
+		logger = slog.Default()
+	}
+	name := slog.String("cookie", m.name)
+	switch kind {
+	case notOpened:
+		logger.LogAttrs(ctx, slog.LevelError, "crumb: session cookie not opened", name, slog.Any("error", err))
+		return
+	case notSaved:
+		logger.LogAttrs(ctx, slog.LevelError, "crumb: session not saved", name, slog.Any("error", err))
+		return
+	case lateUse:
+		logger.LogAttrs(ctx, slog.LevelError, "crumb: session used too late", name, slog.Any("error", err))
 		return
 	}
-	switch {
-	case commit:
-		m.cfg.Logger.LogAttrs(ctx, slog.LevelError, "crumb: session not saved", slog.String("cookie", m.name), slog.Any("error", err))
-	case errors.Is(err, ErrExpired):
-		m.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "crumb: session cookie expired", slog.String("cookie", m.name))
-	case errors.Is(err, ErrRevoked):
-		m.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "crumb: session cookie revoked", slog.String("cookie", m.name), slog.Any("error", err))
-	default:
-		m.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "crumb: session cookie rejected", slog.String("cookie", m.name),
-			slog.String("reason", crypto.ReasonOf(err).String()))
+	skipped, ok := m.logLimit.allow(m.now())
+	if !ok {
+		return
 	}
+	attrs := []slog.Attr{name}
+	if skipped > 0 {
+		attrs = append(attrs, slog.Uint64("not_logged_before", skipped))
+	}
+	switch {
+	case errors.Is(err, ErrExpired):
+		logger.LogAttrs(ctx, slog.LevelInfo, "crumb: session cookie expired", attrs...)
+	case errors.Is(err, ErrRevoked):
+		logger.LogAttrs(ctx, slog.LevelWarn, "crumb: session cookie revoked", append(attrs, slog.Any("error", err))...)
+	default:
+		logger.LogAttrs(ctx, slog.LevelWarn, "crumb: session cookie rejected",
+			append(attrs, slog.String("reason", crypto.ReasonOf(err).String()))...)
+	}
+}
+
+// logInterval is the least time between two log lines about rejected
+// cookies.
+const logInterval = time.Minute
+
+// logLimiter lets one event through per logInterval and counts the rest.
+// It is safe for concurrent use.
+type logLimiter struct {
+	mu      sync.Mutex
+	next    time.Time // when the next line may be logged
+	skipped uint64    // events held back since the last line
+}
+
+// allow reports whether an event at now may be logged and, if so, how many
+// were held back before it.
+func (l *logLimiter) allow(now time.Time) (skipped uint64, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Before(l.next) {
+		l.skipped++
+		return 0, false
+	}
+	skipped, l.skipped, l.next = l.skipped, 0, now.Add(logInterval)
+	return skipped, true
 }

@@ -1,38 +1,71 @@
 package cookiesession
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"net"
 	"net/http"
 )
 
+// contextKey keys the sessions of a context.
 type contextKey struct{}
 
-// NewContext returns a copy of ctx carrying s, for code that loads sessions
-// itself and passes them down.
-func NewContext(ctx context.Context, s *Session) context.Context {
-	return context.WithValue(ctx, contextKey{}, s)
+// contextEntry is a session in a context, linked to the entry of the
+// enclosing Handler, if any: a chain with two Managers (two cookies)
+// reaches both.
+type contextEntry struct {
+	s      *Session
+	parent *contextEntry
 }
 
-// FromContext returns the session that [Manager.Handler] (or NewContext)
-// put in ctx. It returns nil, false when there is none: the route is not
-// wrapped by Handler.
+// NewContext returns a copy of ctx carrying s, for code that loads sessions
+// itself and passes them down. Sessions of other Managers already in ctx
+// stay reachable with [Manager.FromContext].
+func NewContext(ctx context.Context, s *Session) context.Context {
+	parent, _ := ctx.Value(contextKey{}).(*contextEntry)
+	return context.WithValue(ctx, contextKey{}, &contextEntry{s: s, parent: parent})
+}
+
+// FromContext returns the session that the innermost [Manager.Handler] (or
+// NewContext) put in ctx. Outside Handler it returns nil, false; the
+// methods of that nil *Session return [ErrNoSession] rather than panic.
+// With several Managers in one chain, use [Manager.FromContext].
 func FromContext(ctx context.Context) (*Session, bool) {
-	s, ok := ctx.Value(contextKey{}).(*Session)
-	return s, ok && s != nil
+	e, _ := ctx.Value(contextKey{}).(*contextEntry)
+	if e == nil || e.s == nil {
+		return nil, false
+	}
+	return e.s, true
+}
+
+// FromContext returns the session of m that m's Handler (or NewContext)
+// put in ctx, whatever other Managers' Handlers wrap the route.
+func (m *Manager) FromContext(ctx context.Context) (*Session, bool) {
+	e, _ := ctx.Value(contextKey{}).(*contextEntry)
+	for ; e != nil; e = e.parent {
+		if e.s != nil && e.s.state != nil && e.s.m == m {
+			return e.s, true
+		}
+	}
+	return nil, false
 }
 
 // Handler returns middleware that gives every request a session, found with
 // [FromContext], and commits it (see [Manager.Commit]) when the handler
-// writes the status: at its first WriteHeader, Write or Flush, or when it
-// returns without writing. Set-Cookie therefore goes out before the first
-// byte of the body; a change to the session after that point cannot reach
-// the client and is reported as [ErrLateChange].
+// writes the status: at its first WriteHeader (of a final status, or 101
+// Switching Protocols), Write or Flush, when it hijacks the connection, or
+// when it returns without writing. Set-Cookie therefore goes out before the
+// first byte of the body; a change to the session after that point cannot
+// reach the client and is reported as [ErrLateChange], and a first read
+// of the request's session after that point, on a response that does not
+// vary on Cookie, as [ErrLateAccess].
 //
-// The ResponseWriter passed down implements Flush and Unwrap, so
-// http.ResponseController, streaming and full-duplex handlers keep
-// working. Errors (rejected cookies, a session too large to send) go to
-// Config.OnError and Config.Logger; the request never fails because of its
-// cookie.
+// The ResponseWriter passed down implements Flush, Hijack and Unwrap, so
+// http.ResponseController, streaming, full-duplex and upgrading handlers
+// keep working. Errors (rejected cookies, a session too large to send) go
+// to Config.OnError and Config.Logger, or to slog.Default() if neither is
+// set; the request never fails because of its cookie.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.LoadRequest(r)
@@ -42,10 +75,13 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 			sw.commit(http.StatusOK)
 		}
 		s.mu.Lock()
-		late := s.gen != s.commitGen
+		late, lateRead := s.gen != s.commitGen, s.lateAccess
 		s.mu.Unlock()
-		if late {
-			m.report(r.Context(), ErrLateChange, true)
+		if late && !sw.reported {
+			m.report(r.Context(), ErrLateChange, lateUse)
+		}
+		if lateRead && !late {
+			m.report(r.Context(), ErrLateAccess, lateUse)
 		}
 	})
 }
@@ -56,10 +92,12 @@ type responseWriter struct {
 	m         *Manager
 	s         *Session
 	committed bool
+	reported  bool // a late change was already reported
 }
 
 var (
-	_ http.Flusher = (*responseWriter)(nil)
+	_ http.Flusher  = (*responseWriter)(nil)
+	_ http.Hijacker = (*responseWriter)(nil)
 	_ interface {
 		Unwrap() http.ResponseWriter
 	} = (*responseWriter)(nil)
@@ -70,14 +108,15 @@ func (w *responseWriter) commit(status int) {
 	h, err := w.m.Commit(w.s, status)
 	MergeHeader(w.ResponseWriter.Header(), h)
 	if err != nil {
-		w.m.report(w.s.ctx, err, true)
+		w.m.report(w.s.ctx, err, notSaved)
 	}
 }
 
-// WriteHeader commits the session on the first final status; 1xx
-// informational responses pass through.
+// WriteHeader commits the session on the first final status, or on 101
+// Switching Protocols, after which no other response follows; 1xx
+// informational responses such as 103 Early Hints pass through.
 func (w *responseWriter) WriteHeader(status int) {
-	if !w.committed && status >= 200 {
+	if !w.committed && (status >= 200 || status == http.StatusSwitchingProtocols) {
 		w.commit(status)
 	}
 	w.ResponseWriter.WriteHeader(status)
@@ -100,6 +139,31 @@ func (w *responseWriter) FlushError() error {
 		w.commit(http.StatusOK)
 	}
 	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack commits the session, then hands over the connection, as a
+// WebSocket library does to write its own 101 response. If the session
+// was changed (or flushed), the response is written by the hijacker,
+// which does not send the Set-Cookie: that is reported as
+// [ErrLateChange]. Change the session before the upgrade, on a response
+// the handler writes itself, or after it over the new protocol. If the
+// underlying writer cannot hijack, Hijack returns http.ErrNotSupported.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !w.committed {
+		w.committed = true
+		h, err := w.m.Commit(w.s, http.StatusSwitchingProtocols)
+		MergeHeader(w.ResponseWriter.Header(), h)
+		switch {
+		case err != nil:
+			w.m.report(w.s.ctx, err, notSaved)
+		case len(h["Set-Cookie"]) > 0 && w.s.Modified():
+			// A lost renewal or re-seal is redone by the next request; a
+			// lost change or logout is not.
+			w.reported = true
+			w.m.report(w.s.ctx, fmt.Errorf("%w: the connection was hijacked, so the hijacker writes the response and its Set-Cookie is not sent", ErrLateChange), lateUse)
+		}
+	}
+	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 
 // Unwrap returns the underlying ResponseWriter, for http.ResponseController.

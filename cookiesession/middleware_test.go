@@ -284,13 +284,33 @@ func TestSecMiddlewareLateChange(t *testing.T) {
 		t.Errorf("reported %v, want ErrLateChange", errs)
 	}
 
-	// Reading after the first Write is not a change.
+	// Reading the request's session after the first Write personalises a
+	// response that went out without Vary: Cookie: a shared cache could
+	// serve it to others. It is reported (the Flask CVE-2023-30861 class).
+	resp = e.serve(v, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "body")
+		secGet(t, secSession(t, r), "a")
+	})
+	if errs := e.errs.take(); len(errs) != 1 || !errors.Is(errs[0], cookiesession.ErrLateAccess) {
+		t.Errorf("a read after the first Write reported %v, want ErrLateAccess", errs)
+	}
+	if resp.Header.Get("Vary") != "" {
+		t.Errorf("Vary = %q: the session was not read before the headers went out", resp.Header.Get("Vary"))
+	}
+	// Not when the request carried no session: there is nothing personal
+	// to read. Nor when the session was read first, which varied the
+	// response.
+	e.serve("", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "body")
+		secGet(t, secSession(t, r), "a")
+	})
 	e.serve(v, func(w http.ResponseWriter, r *http.Request) {
+		secGet(t, secSession(t, r), "a")
 		_, _ = io.WriteString(w, "body")
 		secGet(t, secSession(t, r), "a")
 	})
 	if errs := e.errs.take(); len(errs) != 0 {
-		t.Errorf("a read after the first Write reported %v", errs)
+		t.Errorf("reads with nothing to leak reported %v", errs)
 	}
 }
 
@@ -402,5 +422,177 @@ func TestSecMiddlewareAbortHandler(t *testing.T) {
 	resp.Body.Close()
 	if _, ok := secResponseCookie(e.m, resp); !ok {
 		t.Errorf("no Set-Cookie after an earlier abort")
+	}
+}
+
+// TestMiddlewareSwitchingProtocols: a 101 response is the last one on its
+// connection, so the session is committed with it: a Set, Flush or
+// CycleKey before an upgrade reaches the browser. (103 Early Hints, which
+// a final response follows, does not commit: see TestSecMiddlewareEarlyHints.)
+func TestMiddlewareSwitchingProtocols(t *testing.T) {
+	t.Parallel()
+	e := newSecEnv(t, nil)
+	v := e.save(secSet(t, "n", 1))
+	for _, tt := range []struct {
+		name   string
+		change func(*cookiesession.Session)
+		want   func(c *http.Cookie) bool
+	}{
+		{"Set", func(s *cookiesession.Session) { _ = s.Set("n", 2) }, func(c *http.Cookie) bool { return c.Value != "" }},
+		{"Flush", func(s *cookiesession.Session) { _ = s.Flush() }, func(c *http.Cookie) bool { return c.Value == "" && c.MaxAge < 0 }},
+		{"CycleKey", func(s *cookiesession.Session) { _ = s.CycleKey() }, func(c *http.Cookie) bool { return c.Value != "" && c.Value != v }},
+	} {
+		r := httptest.NewRequest("GET", "https://example.com/ws", nil)
+		r.Header.Set("Cookie", secHeader(e.m, v))
+		w := httptest.NewRecorder()
+		e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			tt.change(secSession(t, r))
+			w.Header().Set("Upgrade", "websocket")
+			w.WriteHeader(http.StatusSwitchingProtocols)
+		})).ServeHTTP(w, r)
+		resp := w.Result()
+		cookies := secCheckSetCookies(t, e.m, resp.Header)
+		if resp.StatusCode != http.StatusSwitchingProtocols || len(cookies) != 1 || !tt.want(cookies[0]) {
+			t.Errorf("%s before 101: status %d, Set-Cookie %q", tt.name, resp.StatusCode, resp.Header.Values("Set-Cookie"))
+		}
+	}
+	if errs := e.errs.take(); len(errs) != 0 {
+		t.Errorf("reported %v", errs)
+	}
+}
+
+// TestMiddlewareHijack: a handler that hijacks the connection (as
+// WebSocket libraries do, to write their own 101) commits the session
+// first; a change that needed a Set-Cookie is lost with the response the
+// hijacker writes, and that is reported rather than silent.
+func TestMiddlewareHijack(t *testing.T) {
+	t.Parallel()
+	e := newSecEnv(t, nil)
+	v := e.save(secSet(t, "n", 1))
+	for _, tt := range []struct {
+		name   string
+		change func(*cookiesession.Session)
+		want   error
+	}{
+		{"read only", func(s *cookiesession.Session) { secGet(t, s, "n") }, nil},
+		{"changed", func(s *cookiesession.Session) { _ = s.Set("n", 2) }, cookiesession.ErrLateChange},
+		{"flushed", func(s *cookiesession.Session) { _ = s.Flush() }, cookiesession.ErrLateChange},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			hijacked := make(chan error, 1)
+			srv := httptest.NewServer(e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				tt.change(secSession(t, r))
+				conn, rw, err := http.NewResponseController(w).Hijack()
+				hijacked <- err
+				if err != nil {
+					return
+				}
+				defer conn.Close()
+				_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n")
+				_ = rw.Flush()
+			})))
+			defer srv.Close()
+			req, _ := http.NewRequest("GET", srv.URL, nil)
+			req.Header.Set("Cookie", secHeader(e.m, v))
+			req.Header.Set("Connection", "Upgrade")
+			req.Header.Set("Upgrade", "test")
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if err := <-hijacked; err != nil {
+				t.Fatalf("Hijack through the middleware: %v", err)
+			}
+			errs := e.errs.take()
+			switch {
+			case tt.want == nil && len(errs) != 0:
+				t.Errorf("reported %v, want nothing", errs)
+			case tt.want != nil && (len(errs) != 1 || !errors.Is(errs[0], tt.want)):
+				t.Errorf("reported %v, want %v", errs, tt.want)
+			}
+		})
+	}
+}
+
+// TestMiddlewareTwoManagers: two Managers (two cookies) in one chain; each
+// handler reaches each session through its Manager, and both cookies are
+// saved.
+func TestMiddlewareTwoManagers(t *testing.T) {
+	t.Parallel()
+	outer := newSecEnv(t, func(c *cookiesession.Config) { c.Name = "outer" })
+	inner := newSecEnv(t, func(c *cookiesession.Config) { c.Name = "inner" })
+	h := outer.m.Handler(inner.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		so, ok1 := outer.m.FromContext(r.Context())
+		si, ok2 := inner.m.FromContext(r.Context())
+		innermost, ok3 := cookiesession.FromContext(r.Context())
+		if !ok1 || !ok2 || !ok3 || so == si || innermost != si {
+			t.Errorf("FromContext: outer %v %v, inner %v %v, innermost %v %v", so, ok1, si, ok2, innermost, ok3)
+			return
+		}
+		_ = so.Set("which", "outer")
+		_ = si.Set("which", "inner")
+	})))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "https://example.com/", nil))
+	got := map[string]bool{}
+	for _, c := range w.Result().Cookies() {
+		got[c.Name] = c.Value != ""
+	}
+	if !got[outer.m.Name()] || !got[inner.m.Name()] || len(got) != 2 {
+		t.Errorf("cookies set: %v, want both sessions", got)
+	}
+	if _, ok := outer.m.FromContext(context.Background()); ok {
+		t.Error("Manager.FromContext found a session in an empty context")
+	}
+	other := newSecEnv(t, nil)
+	ctx := cookiesession.NewContext(context.Background(), secLoad(outer.m))
+	if s, ok := other.m.FromContext(ctx); ok || s != nil {
+		t.Errorf("a Manager found another Manager's session: %v", s)
+	}
+}
+
+// TestNoSession: outside Handler, FromContext gives nil, and the README's
+// snippet, which ignores ok, gets ErrNoSession from every call instead of a
+// nil dereference.
+func TestNoSession(t *testing.T) {
+	t.Parallel()
+	s, ok := cookiesession.FromContext(context.Background())
+	if ok || s != nil {
+		t.Fatalf("FromContext outside Handler = %v, %v", s, ok)
+	}
+	type Cart struct{ Items []string }
+	errs := map[string]error{}
+	_, _, errs["Get"] = cookiesession.Get[Cart](s, "cart")
+	errs["Set"] = s.Set("cart", Cart{})
+	errs["Update"] = s.Update(map[string]any{"a": 1})
+	_, _, errs["Pop"] = cookiesession.Pop[int](s, "a")
+	_, errs["SetDefault"] = cookiesession.SetDefault(s, "a", 1)
+	_, errs["Data"] = cookiesession.Data[Cart](s)
+	errs["SetData"] = cookiesession.SetData(s, Cart{})
+	errs["AddFlash"] = cookiesession.AddFlash(s, "hi")
+	_, errs["Flashes"] = cookiesession.Flashes[string](s)
+	errs["SetSubject"] = s.SetSubject("ann")
+	errs["Flush"] = s.Flush()
+	errs["CycleKey"] = s.CycleKey()
+	_, errs["Items"] = s.Items()
+	_, errs["Values"] = s.Values()
+	e := newSecEnv(t, nil)
+	_, errs["Commit"] = e.m.Commit(s, http.StatusOK)
+	for name, err := range errs {
+		if !errors.Is(err, cookiesession.ErrNoSession) {
+			t.Errorf("%s on a nil session = %v, want ErrNoSession", name, err)
+		}
+	}
+	// The rest answer as for an empty session.
+	s.Clear()
+	s.MarkModified()
+	s.SetExpiry(cookiesession.IdleFor(time.Minute))
+	s.SetTestCookie()
+	s.DeleteTestCookie()
+	if s.Has("a") || s.Len() != 0 || s.Keys() != nil || s.ID() != "" || s.Subject() != "" || s.Delete("a") ||
+		!s.IsEmpty() || s.Accessed() || s.Modified() || s.ExpiryAge() != 0 || !s.ExpiryDate().IsZero() ||
+		s.ExpireAtBrowserClose() || s.TestCookieWorked() || s.Info() != (cookiesession.Info{}) {
+		t.Error("a nil session answered as if it held something")
 	}
 }

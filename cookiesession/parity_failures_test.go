@@ -115,10 +115,11 @@ func mustCBOR(t *testing.T, v any) []byte {
 func TestUndecodablePayload(t *testing.T) {
 	t.Parallel()
 	h := newManager(t, cookiesession.Config{Purpose: "parity"})
-	now := h.now().Unix()
+	now := h.now().UnixNano()
+	hour := int64(time.Hour)
 	id := bytes.Repeat([]byte{0x5a}, 16)
 	fields := func(edit func(map[int]any)) []byte {
-		m := map[int]any{1: id, 2: now, 3: now, 4: now + 3600, 7: map[string]any{"foo": "bar"}}
+		m := map[int]any{1: id, 2: now, 3: now, 4: now + hour, 7: map[string]any{"foo": "bar"}}
 		if edit != nil {
 			edit(m)
 		}
@@ -140,8 +141,8 @@ func TestUndecodablePayload(t *testing.T) {
 		"not CBOR":          []byte("{\"foo\":\"bar\"}"),
 		"truncated":         base[:len(base)-1],
 		"trailing byte":     append(bytes.Clone(base), 0x00),
-		"array":             mustCBOR(t, []any{id, now, now, now + 3600}),
-		"text keys":         mustCBOR(t, map[string]any{"1": id, "2": now, "3": now, "4": now + 3600}),
+		"array":             mustCBOR(t, []any{id, now, now, now + hour}),
+		"text keys":         mustCBOR(t, map[string]any{"1": id, "2": now, "3": now, "4": now + hour}),
 		"duplicate key":     dup,
 		"indefinite length": indef,
 		"unknown field":     fields(func(m map[int]any) { m[99] = 1 }),
@@ -149,7 +150,9 @@ func TestUndecodablePayload(t *testing.T) {
 		"text ID":           fields(func(m map[int]any) { m[1] = "0123456789abcdef" }),
 		"no ID":             fields(func(m map[int]any) { delete(m, 1) }),
 		"issued after save": fields(func(m map[int]any) { m[2] = now + 1 }),
-		"saved after end":   fields(func(m map[int]any) { m[3] = now + 4000 }),
+		"saved after end":   fields(func(m map[int]any) { m[3] = now + 2*hour }),
+		"saved at the end":  fields(func(m map[int]any) { m[3], m[4] = now+hour, now+hour }),
+		"negative time":     fields(func(m map[int]any) { m[2] = -1 }),
 		"bad expiry kind":   fields(func(m map[int]any) { m[5] = []any{9, 0} }),
 		"data not a map":    fields(func(m map[int]any) { m[7] = []any{"foo", "bar"} }),
 		"tagged value":      fields(func(m map[int]any) { m[7] = map[string]any{"t": cbor.Tag{Number: 1, Content: now}} }),
@@ -229,7 +232,7 @@ func TestPurposeBinding(t *testing.T) {
 	h := newManager(t, cookiesession.Config{Keys: ring, Clock: clock.Now, Purpose: "app-a"})
 	sealWith := func(label, name, purpose string) string {
 		good := mustCBOR(t, map[int]any{
-			1: bytes.Repeat([]byte{7}, 16), 2: t0.Unix(), 3: t0.Unix(), 4: t0.Unix() + 60,
+			1: bytes.Repeat([]byte{7}, 16), 2: t0.UnixNano(), 3: t0.UnixNano(), 4: t0.Add(time.Minute).UnixNano(),
 			7: map[string]any{"foo": "bar"},
 		})
 		sealed, err := ring.Seal(nil, good, crypto.Context(label, name, purpose))

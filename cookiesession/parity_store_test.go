@@ -624,6 +624,7 @@ func TestIDReadOnly(t *testing.T) {
 type recordingRevoker struct {
 	checks  []cookiesession.Info
 	revoked []cookiesession.Info
+	until   []time.Time
 }
 
 func (r *recordingRevoker) Check(_ context.Context, info cookiesession.Info) error {
@@ -631,8 +632,9 @@ func (r *recordingRevoker) Check(_ context.Context, info cookiesession.Info) err
 	return nil
 }
 
-func (r *recordingRevoker) Revoke(_ context.Context, info cookiesession.Info) error {
+func (r *recordingRevoker) Revoke(_ context.Context, info cookiesession.Info, until time.Time) error {
 	r.revoked = append(r.revoked, info)
+	r.until = append(r.until, until)
 	return nil
 }
 

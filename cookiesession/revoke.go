@@ -16,12 +16,11 @@ type Info struct {
 	// as a user ID; empty if unset.
 	Subject string
 	// IssuedAt is when the session ID was minted: at the first save, or at
-	// the last CycleKey.
+	// the last CycleKey. It has nanosecond precision.
 	IssuedAt time.Time
 	// SavedAt is the session's last save.
 	SavedAt time.Time
-	// Expires is the session's deadline: it is valid up to and including
-	// this second.
+	// Expires is the session's deadline: it is valid before this instant.
 	Expires time.Time
 }
 
@@ -33,35 +32,46 @@ type Info struct {
 // ErrRevoked, and the request continues with a fresh session). Use it for a
 // per-subject cut-off ("log out everywhere", a password change: reject
 // sessions of that subject issued before a time) or a deny-list of session
-// IDs.
+// IDs. Check must not use the session it is asked about: it has its Info.
 //
 // Revoke is called when Session.Flush or Session.CycleKey ends a session
-// that came from a cookie, with that session's ID and deadline, so that
-// replayed copies of the old cookie stop working. Entries may be forgotten
-// after info.Expires: the cookie is dead by then anyway.
+// that came from a cookie, with that session's Info and until: Check must
+// reject the ID at least until then, after which no copy of the session
+// can be accepted anywhere. Copies of one session share its ID, and a
+// stolen copy may have been renewed (saved again, moving its deadline)
+// after the copy the logging-out request carried, so until is not that
+// copy's deadline: it is the revocation time plus the longest window any
+// copy may have (Config.Lifetime, or the session's own longer IdleFor or
+// ExpiresAt) plus twice Config.ClockSkew (once for the clock that saved a
+// copy, once for the clock that checks it), and never after the session's
+// issue time plus Config.AbsoluteLifetime plus twice the skew. A session
+// whose handlers change its rule to one longer than both, after a copy may
+// have been taken, is covered only by Config.AbsoluteLifetime: set it.
 //
-// Before re-sealing a session that came from a cookie, crumb calls Check
-// again, so that a session revoked by a concurrent request (a logout in
-// another tab) is not written back to the browser.
+// Before re-sealing a session that came from a cookie, and before
+// CycleKey moves its contents to a new ID, crumb calls Check again, so
+// that a session revoked by a concurrent request (a logout in another tab)
+// is not written back to the browser.
 //
-// Both run on the request path with the request's context: keep them fast.
-// Using a Revoker makes the request stateful, by choice.
+// Both run on the request path with the request's context and with no lock
+// of crumb's held: keep them fast. Using a Revoker makes the request
+// stateful, by choice.
 type Revoker interface {
 	Check(ctx context.Context, info Info) error
-	Revoke(ctx context.Context, info Info) error
+	Revoke(ctx context.Context, info Info, until time.Time) error
 }
 
 // ErrDenied is the error DenyList.Check returns for a revoked session.
 var ErrDenied = errors.New("cookiesession: session is on the deny list")
 
 // A DenyList is an in-memory [Revoker] for a single process: it remembers
-// revoked session IDs until their deadline, and per-subject cut-off times.
-// Several instances need a shared store instead (a database, Redis): write
-// a Revoker over it in a few lines. The zero DenyList is ready to use and
-// safe for concurrent use.
+// revoked session IDs until the time Revoke is given, and per-subject
+// cut-off times. Several instances need a shared store instead, whose
+// entries live as long (a database row or a Redis key with that expiry).
+// The zero DenyList is ready to use and safe for concurrent use.
 type DenyList struct {
 	mu       sync.Mutex
-	ids      map[string]time.Time // session ID → deadline
+	ids      map[string]time.Time // session ID → denied until
 	subjects map[string]time.Time // subject → sessions issued before are revoked
 }
 
@@ -81,20 +91,24 @@ func (d *DenyList) Check(_ context.Context, info Info) error {
 	return nil
 }
 
-// Revoke denies info.ID until info.Expires. Call Prune now and then to
-// forget IDs whose deadline has passed.
-func (d *DenyList) Revoke(_ context.Context, info Info) error {
+// Revoke denies info.ID until until. Call Prune now and then to forget IDs
+// whose time has passed.
+func (d *DenyList) Revoke(_ context.Context, info Info, until time.Time) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ids == nil {
 		d.ids = make(map[string]time.Time)
 	}
-	d.ids[info.ID] = info.Expires
+	if prev, ok := d.ids[info.ID]; !ok || until.After(prev) {
+		d.ids[info.ID] = until
+	}
 	return nil
 }
 
 // RevokeSubject rejects every session of subject issued before t: "log out
-// everywhere", or the aftermath of a password change.
+// everywhere", or the aftermath of a password change. Sessions issued at
+// or after t, such as the one the request that calls it cycles next, are
+// not affected: issue times have nanosecond precision.
 func (d *DenyList) RevokeSubject(subject string, t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -104,7 +118,9 @@ func (d *DenyList) RevokeSubject(subject string, t time.Time) {
 	d.subjects[subject] = t
 }
 
-// Prune forgets revoked IDs whose deadline is before now.
+// Prune forgets revoked IDs whose time has passed by now: no copy of them
+// can be accepted any more. The times Revoke was given already include the
+// Manager's clock skew; call Prune with the same clock.
 func (d *DenyList) Prune(now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

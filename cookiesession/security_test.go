@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -732,15 +733,18 @@ func secField(key uint64, v []byte) secKV { return secKV{secUint(key), v} }
 // secID is the session ID of hand-built payloads.
 var secID = []byte("0123456789abcdef")
 
+// secHour is an hour in the payload's unit, nanoseconds.
+const secHour = uint64(time.Hour)
+
 // secBase returns the fields of a valid payload issued and saved at the
 // epoch, valid for an hour, with data {"n": 1}.
 func secBase() []secKV {
-	t := uint64(secEpoch.Unix())
+	t := uint64(secEpoch.UnixNano())
 	return []secKV{
 		secField(1, secBytes(secID)),
 		secField(2, secUint(t)),
 		secField(3, secUint(t)),
-		secField(4, secUint(t+3600)),
+		secField(4, secUint(t+secHour)),
 		secField(7, secMap(secKV{secText("n"), secUint(1)})),
 	}
 }
@@ -773,7 +777,7 @@ func secNest(depth int) []byte {
 
 func TestSecHostilePayloads(t *testing.T) {
 	e := newSecEnv(t, nil)
-	epoch := uint64(secEpoch.Unix())
+	epoch := uint64(secEpoch.UnixNano())
 	indefinite := []byte{0xbf}
 	for _, kv := range secBase() {
 		indefinite = append(append(indefinite, kv.k...), kv.v...)
@@ -814,7 +818,9 @@ func TestSecHostilePayloads(t *testing.T) {
 		{"no ID", secMap(secWith(1, nil)...)},
 		{"ID as text", secMap(secWith(1, secText(string(secID)))...)},
 		{"IssuedAt after SavedAt", secMap(secWith(2, secUint(epoch+1))...)},
-		{"SavedAt after Deadline", secMap(secWith(3, secUint(epoch+3601))...)},
+		{"SavedAt after Deadline", secMap(secWith(3, secUint(epoch+secHour+1))...)},
+		{"SavedAt at Deadline", secMap(secWith(3, secUint(epoch+secHour))...)},
+		{"negative time", secMap(secWith(2, []byte{0x20})...)},
 		{"time as text", secMap(secWith(2, secText("2026-03-01T12:00:00Z"))...)},
 		{"time overflowing int64", secMap(secWith(2, secUint(math.MaxUint64))...)},
 		{"time as float", secMap(secWith(2, []byte{0xfb, 0x41, 0xda, 0, 0, 0, 0, 0, 0})...)},
@@ -829,6 +835,38 @@ func TestSecHostilePayloads(t *testing.T) {
 		{"huge declared map", secMap(secWith(7, []byte{0xbb, 0x00, 0x00, 0x42, 0xfa, 0x42, 0xfa, 0x42, 0xfa})...)},
 		{"ill-formed two-byte simple value", secMap(secWith(7, secData([]byte{0xf8, 0x10}))...)},
 		{"break outside indefinite", secMap(secWith(7, secData([]byte{0xff}))...)},
+
+		// Core deterministic encoding is required at every level, so that
+		// every accepted payload has exactly one encoding.
+		{"non-minimal integer head in a time", secMap(secWith(2, []byte{0x1b, 0, 0, 0, 0, 0, 0, 0, 1})...)},
+		{"non-minimal integer head in a value", secMap(secWith(7, secData([]byte{0x18, 0x01}))...)},
+		{"non-minimal length head", secMap(secWith(6, []byte{0x78, 0x01, 'a'})...)},
+		{"payload keys out of order", secMap(append([]secKV{secBase()[1], secBase()[0]}, secBase()[2:]...)...)},
+		{"data keys out of order", secMap(secWith(7, secMap(secKV{secText("n"), secUint(1)}, secKV{secText("a"), secUint(1)}))...)},
+		{"value map keys out of order", secMap(secWith(7, secData(secMap(secKV{secText("b"), secUint(1)}, secKV{secText("a"), secUint(2)})))...)},
+		{"non-shortest float", secMap(secWith(7, secData([]byte{0xfa, 0x3f, 0xc0, 0x00, 0x00}))...)},        // 1.5 as single
+		{"non-shortest double", secMap(secWith(7, secData([]byte{0xfb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0}))...)}, // 1.5 as double
+
+		// Values: the subset every level shares.
+		{"invalid UTF-8 in a value", secMap(secWith(7, secData([]byte{0x62, 'a', 0xff}))...)},
+		{"duplicate key in a value", secMap(secWith(7, secData(secMap(secKV{secText("a"), secUint(1)}, secKV{secText("a"), secUint(2)})))...)},
+		{"duplicate key in a flash", secMap(secWith(9, secArray(secMap(secKV{secText("a"), secUint(1)}, secKV{secText("a"), secUint(2)})))...)},
+		{"duplicate key in the typed value", secMap(secWith(8, secMap(secKV{secUint(1), secUint(1)}, secKV{secUint(1), secUint(2)}))...)},
+		{"invalid UTF-8 in the typed value", secMap(secWith(8, []byte{0x62, 'a', 0xff})...)},
+		{"integer above int64", secMap(secWith(7, secData(secUint(1<<63)))...)},
+		{"integer below int64", secMap(secWith(7, secData(append([]byte{0x3b}, 0x80, 0, 0, 0, 0, 0, 0, 0)))...)},
+		{"undefined", secMap(secWith(7, secData([]byte{0xf7}))...)},
+		{"simple value 0", secMap(secWith(7, secData([]byte{0xe0}))...)},
+		{"simple value 255", secMap(secWith(7, secData([]byte{0xf8, 0xff}))...)},
+		{"array as map key", secMap(secWith(7, secData(secMap(secKV{secArray(), secUint(1)})))...)},
+		{"map as map key", secMap(secWith(7, secData(secMap(secKV{secMap(), secUint(1)})))...)},
+		{"typed value nesting past the limit", secMap(secWith(8, secNest(7))...)},
+
+		// Fields 5 to 9 are absent when empty, never present and empty.
+		{"empty subject", secMap(secWith(6, secText(""))...)},
+		{"empty data map", secMap(secWith(7, secMap())...)},
+		{"empty flashes", secMap(secWith(9, secArray())...)},
+		{"idle expiry of zero", secMap(secWith(5, secArray(secUint(2), secUint(0)))...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -848,63 +886,43 @@ func TestSecHostilePayloads(t *testing.T) {
 	}
 }
 
-// TestSecAcceptedPayloads pins what the payload decoder accepts although
-// crumb never writes it.
+// TestSecAcceptedPayloads checks the other side: the limits of the subset
+// are accepted, and the typed value nests as deep as any other value.
 func TestSecAcceptedPayloads(t *testing.T) {
 	e := newSecEnv(t, nil)
-	epoch := uint64(secEpoch.Unix())
-	open := func(t *testing.T, payload []byte) *cookiesession.Session {
-		t.Helper()
-		s := e.load(secSeal(t, e.m, e.ring, "", payload))
-		if s.ID() == "" {
-			t.Fatalf("payload %x rejected: %v", payload, e.errs.take())
-		}
-		return s
+	tests := []struct {
+		name    string
+		payload []byte
+	}{
+		{"control", secMap(secBase()...)},
+		{"value nesting at the limit", secMap(secWith(7, secData(secNest(6)))...)},
+		{"flash nesting at the limit", secMap(secWith(9, secArray(secNest(6)))...)},
+		{"typed value nesting at the limit", secMap(secWith(8, secNest(6))...)},
+		{"typed value null", secMap(secWith(8, []byte{0xf6})...)},
+		{"largest integer", secMap(secWith(7, secData(secUint(1<<63-1)))...)},
+		{"smallest integer", secMap(secWith(7, secData(append([]byte{0x3b}, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)))...)},
+		{"half float", secMap(secWith(7, secData([]byte{0xf9, 0x3e, 0x00}))...)},
+		{"single float", secMap(secWith(7, secData([]byte{0xfa, 0x47, 0x7f, 0xe1, 0x00}))...)},                         // 65505
+		{"double float", secMap(secWith(7, secData([]byte{0xfb, 0x3f, 0xb9, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a}))...)}, // 0.1
+		{"int, text and bytes map keys in order", secMap(secWith(7, secData(secMap(
+			secKV{secUint(1), secUint(1)}, secKV{secBytes([]byte("a")), secUint(2)}, secKV{secText("a"), secUint(3)})))...)},
+		{"subject and expiry", secMap(append(secBase()[:4], secField(5, secArray(secUint(2), secUint(secHour))),
+			secField(6, secText("ann")), secBase()[4])...)},
 	}
-
-	t.Run("control", func(t *testing.T) {
-		s := open(t, secMap(secBase()...))
-		if n, ok := secGet(t, s, "n"); !ok || n != 1 {
-			t.Errorf("n = %d, %v; want 1", n, ok)
-		}
-	})
-
-	// No cbor decoding option enforces the shortest integer head
-	// (security.md §3.2), and crumb does not re-encode to compare. This is
-	// accepted knowingly: the payload is authenticated data, so only a
-	// holder of the key can produce it, and crumb itself only ever writes
-	// canonical (core deterministic) CBOR. The value read is the same.
-	t.Run("non-minimal integer head", func(t *testing.T) {
-		nonMinimal := []byte{0x1b, 0, 0, 0, 0, byte(epoch >> 24), byte(epoch >> 16), byte(epoch >> 8), byte(epoch)}
-		s := open(t, secMap(secWith(2, nonMinimal)...))
-		if got := s.Info().IssuedAt; !got.Equal(secEpoch) {
-			t.Errorf("IssuedAt = %v, want %v", got, secEpoch)
-		}
-	})
-
-	// Stored values are kept as raw CBOR and decoded only by Get, into the
-	// caller's type. Text and map-key checks that only a full decode
-	// performs (valid UTF-8, duplicate keys) therefore apply at Get, which
-	// returns ErrDecode; the rest of the session opens. Well-formedness,
-	// nesting, tags, NaN and Inf are checked when the cookie is opened.
-	for name, value := range map[string][]byte{
-		"invalid UTF-8 in a stored value": {0x62, 'a', 0xff},
-		"duplicate key in a stored value": secMap(secKV{secText("a"), secUint(1)}, secKV{secText("a"), secUint(2)}),
-	} {
-		t.Run(name, func(t *testing.T) {
-			kvs := secWith(7, secMap(secKV{secText("n"), secUint(1)}, secKV{secText("x"), value}))
-			s := open(t, secMap(kvs...))
-			if n, ok := secGet(t, s, "n"); !ok || n != 1 {
-				t.Errorf("n = %d, %v; want 1", n, ok)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := e.load(secSeal(t, e.m, e.ring, "", tt.payload))
+			if s.ID() == "" {
+				t.Fatalf("payload %x rejected: %v", tt.payload, e.errs.take())
 			}
-			if _, _, err := cookiesession.Get[any](s, "x"); !errors.Is(err, cookiesession.ErrDecode) {
-				t.Errorf("Get[any] = %v, want ErrDecode", err)
+			if _, err := s.Items(); err != nil {
+				t.Errorf("Items = %v", err)
 			}
-			if _, err := s.Items(); !errors.Is(err, cookiesession.ErrDecode) {
-				t.Errorf("Items = %v, want ErrDecode", err)
+			if _, err := cookiesession.Data[any](s); err != nil {
+				t.Errorf("Data = %v", err)
 			}
-			if _, err := s.Values(); !errors.Is(err, cookiesession.ErrDecode) {
-				t.Errorf("Values = %v, want ErrDecode", err)
+			if _, err := cookiesession.Flashes[any](s); err != nil {
+				t.Errorf("Flashes = %v", err)
 			}
 		})
 	}
@@ -1072,7 +1090,7 @@ func TestSecGetWrongType(t *testing.T) {
 		_ = s.Set("list", []string{"a"})
 		_ = s.Set("map", map[string]int{"a": 1})
 		_ = s.Set("neg", -1)
-		_ = s.Set("big", uint64(math.MaxUint64))
+		_ = s.Set("big", uint64(math.MaxInt64))
 		_ = s.Set("int300", 300)
 		_ = cookiesession.SetData(s, "typed")
 		_ = cookiesession.AddFlash(s, "flash")
@@ -1089,7 +1107,7 @@ func TestSecGetWrongType(t *testing.T) {
 		{"map as list", func() error { _, _, err := cookiesession.Get[[]int](s, "map"); return err }},
 		{"map as struct of ints", func() error { _, _, err := cookiesession.Get[[2]pair](s, "map"); return err }},
 		{"negative as uint", func() error { _, _, err := cookiesession.Get[uint](s, "neg"); return err }},
-		{"uint64 max as int64", func() error { _, _, err := cookiesession.Get[int64](s, "big"); return err }},
+		{"int64 max as int32", func() error { _, _, err := cookiesession.Get[int32](s, "big"); return err }},
 		{"300 as int8", func() error { _, _, err := cookiesession.Get[int8](s, "int300"); return err }},
 		{"into a channel", func() error { _, _, err := cookiesession.Get[chan int](s, "int"); return err }},
 		{"into a func", func() error { _, _, err := cookiesession.Get[func()](s, "str"); return err }},
@@ -1374,17 +1392,18 @@ func TestSecDenyListPrune(t *testing.T) {
 	if err := deny.Check(ctx, info); err != nil {
 		t.Fatalf("Check before Revoke = %v", err)
 	}
-	if err := deny.Revoke(ctx, info); err != nil {
+	until := info.Expires.Add(time.Minute)
+	if err := deny.Revoke(ctx, info, until); err != nil {
 		t.Fatal(err)
 	}
 	if err := deny.Check(ctx, info); !errors.Is(err, cookiesession.ErrDenied) {
 		t.Fatalf("Check after Revoke = %v, want ErrDenied", err)
 	}
-	deny.Prune(info.Expires) // still valid at its deadline
+	deny.Prune(until) // still denied at its time
 	if err := deny.Check(ctx, info); !errors.Is(err, cookiesession.ErrDenied) {
-		t.Errorf("Prune at the deadline forgot the ID")
+		t.Errorf("Prune at the time given to Revoke forgot the ID")
 	}
-	deny.Prune(info.Expires.Add(time.Second))
+	deny.Prune(until.Add(time.Nanosecond))
 	if err := deny.Check(ctx, info); err != nil {
 		t.Errorf("Prune after the deadline kept the ID: %v", err)
 	}
@@ -1496,6 +1515,8 @@ func TestSecLogger(t *testing.T) {
 	}
 	check := func(name string, wantLevel slog.Level, wantReason string, load func()) {
 		t.Helper()
+		// Rejected cookies are logged at most once a minute.
+		e.clock.Advance(time.Minute)
 		load()
 		recs := logs.take()
 		if len(recs) != 1 {
@@ -1526,6 +1547,114 @@ func TestSecLogger(t *testing.T) {
 	e.clock.Advance(2 * time.Hour)
 	check("expired", slog.LevelInfo, "", func() { e.load(good).Len() })
 	e.errs.take()
+}
+
+// TestSecLogRejectionsBounded: anyone can send bad cookies at any rate, so
+// rejections are logged at most once a minute, with the count of those
+// left out; OnError still sees every one, and failures to save are never
+// held back.
+func TestSecLogRejectionsBounded(t *testing.T) {
+	t.Parallel()
+	logs := new(secLogHandler)
+	e := newSecEnv(t, func(c *cookiesession.Config) { c.Logger = slog.New(logs) })
+	for range 100 {
+		e.load("junk").Len()
+	}
+	if recs := logs.take(); len(recs) != 1 {
+		t.Fatalf("100 rejections in a minute: %d log records, want 1", len(recs))
+	}
+	if n := len(e.errs.take()); n != 100 {
+		t.Errorf("OnError saw %d rejections, want 100", n)
+	}
+	e.clock.Advance(time.Minute - time.Nanosecond)
+	e.load("junk").Len()
+	if recs := logs.take(); len(recs) != 0 {
+		t.Errorf("a rejection within the minute logged %d records", len(recs))
+	}
+	e.clock.Advance(time.Nanosecond)
+	e.load("junk").Len()
+	recs := logs.take()
+	if len(recs) != 1 {
+		t.Fatalf("a rejection a minute later: %d log records, want 1", len(recs))
+	}
+	var held uint64
+	recs[0].Attrs(func(a slog.Attr) bool {
+		if a.Key == "not_logged_before" {
+			held = a.Value.Uint64()
+		}
+		return true
+	})
+	if held != 100 {
+		t.Errorf("not_logged_before = %d, want 100", held)
+	}
+	for range 3 {
+		e.serve("", func(w http.ResponseWriter, r *http.Request) {
+			_ = secSession(t, r).Set("big", strings.Repeat("x", 5000))
+		})
+	}
+	if recs := logs.take(); len(recs) != 3 {
+		t.Errorf("3 failed saves: %d log records, want 3", len(recs))
+	}
+	e.errs.take()
+}
+
+// TestSecDefaultLogger: with neither OnError nor Logger, failures still
+// reach the operator, through slog.Default().
+func TestSecDefaultLogger(t *testing.T) {
+	// Not parallel: it replaces the process's default logger.
+	logs := new(secLogHandler)
+	prev := slog.Default()
+	slog.SetDefault(slog.New(logs))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+
+	clock := &fakeClock{now: secEpoch}
+	deny := new(cookiesession.DenyList)
+	m, err := cookiesession.New(cookiesession.Config{Keys: newRing(t, newKey(t)), Clock: clock.Now, Revoker: deny})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := secSave(t, m, secSet(t, "n", 1))
+	serve := func(view http.HandlerFunc) {
+		req := httptest.NewRequest(http.MethodGet, "https://example.com/", nil)
+		req.Header.Set("Cookie", secHeader(m, v))
+		m.Handler(view).ServeHTTP(httptest.NewRecorder(), req)
+	}
+	for _, tt := range []struct {
+		name string
+		view http.HandlerFunc
+		want error
+	}{
+		{"too large", func(w http.ResponseWriter, r *http.Request) {
+			_ = secSession(t, r).Set("big", strings.Repeat("x", 5000))
+		}, cookiesession.ErrTooLarge},
+		{"late change", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "body")
+			_ = secSession(t, r).Set("late", 1)
+		}, cookiesession.ErrLateChange},
+		{"revoked during the request", func(w http.ResponseWriter, r *http.Request) {
+			s := secSession(t, r)
+			_ = s.Set("n", 2)
+			other := secLoad(m, v)
+			_ = other.Flush() // a logout in another tab
+		}, cookiesession.ErrRevoked},
+	} {
+		serve(tt.view)
+		recs := logs.take()
+		if len(recs) != 1 || recs[0].Level != slog.LevelError {
+			t.Errorf("%s: %d records %v, want one at Error level", tt.name, len(recs), recs)
+			continue
+		}
+		found := false
+		recs[0].Attrs(func(a slog.Attr) bool {
+			if err, ok := a.Value.Any().(error); ok && errors.Is(err, tt.want) {
+				found = true
+			}
+			return true
+		})
+		if !found {
+			t.Errorf("%s: logged %v, want an error matching %v", tt.name, recs[0], tt.want)
+		}
+	}
 }
 
 func TestSecSmallAPIs(t *testing.T) {

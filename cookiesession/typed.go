@@ -13,8 +13,10 @@ import (
 // The result is a copy: changing it does not change the session until it
 // is stored back with Set.
 func Get[T any](s *Session, key string) (v T, ok bool, err error) {
-	s.mu.Lock()
-	raw, ok := s.get(key)
+	if !s.use() {
+		return v, false, ErrNoSession
+	}
+	raw, ok := s.data[key]
 	s.mu.Unlock()
 	if !ok {
 		return v, false, nil
@@ -26,20 +28,16 @@ func Get[T any](s *Session, key string) (v T, ok bool, err error) {
 	return v, true, nil
 }
 
-func (s *Session) get(key string) (cbor.RawMessage, bool) {
-	s.use()
-	raw, ok := s.data[key]
-	return raw, ok
-}
-
 // Pop removes key and returns its value decoded into a T (Django's pop).
 // ok is false if key was not set, and then the session is not modified. If
 // the value does not decode into a T, Pop returns an error matching
 // [ErrDecode] and leaves the key in place.
 func Pop[T any](s *Session, key string) (v T, ok bool, err error) {
-	s.mu.Lock()
+	if !s.use() {
+		return v, false, ErrNoSession
+	}
 	defer s.mu.Unlock()
-	raw, ok := s.get(key)
+	raw, ok := s.data[key]
 	if !ok {
 		return v, false, nil
 	}
@@ -67,7 +65,7 @@ func SetDefault[T any](s *Session, key string, value T) (T, error) {
 		var zero T
 		return zero, err
 	}
-	s.mu.Lock()
+	s.use()
 	defer s.mu.Unlock()
 	if existing, ok := s.data[key]; ok {
 		// Another goroutine of this request stored it meanwhile.
@@ -88,11 +86,12 @@ func SetDefault[T any](s *Session, key string, value T) (T, error) {
 // typed value yields a zero T. The typed value is independent of the keys
 // of the dict-like API; an application normally uses one or the other.
 func Data[T any](s *Session) (T, error) {
-	s.mu.Lock()
-	s.use()
+	var v T
+	if !s.use() {
+		return v, ErrNoSession
+	}
 	raw := s.value
 	s.mu.Unlock()
-	var v T
 	if raw == nil {
 		return v, nil
 	}
@@ -107,10 +106,12 @@ func Data[T any](s *Session) (T, error) {
 // modified. It returns an error matching [ErrEncode], and changes nothing,
 // if v cannot be stored.
 func SetData[T any](s *Session, v T) error {
+	if s == nil || s.state == nil {
+		return ErrNoSession
+	}
 	raw, err := encodeValue(v)
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.use()
+	defer s.mu.Unlock()
 	if err != nil {
 		return err
 	}
@@ -123,10 +124,12 @@ func SetData[T any](s *Session, v T) error {
 // later response, typically after a redirect. It survives in the session
 // until read with [Flashes].
 func AddFlash[T any](s *Session, message T) error {
+	if s == nil || s.state == nil {
+		return ErrNoSession
+	}
 	raw, err := encodeValue(message)
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.use()
+	defer s.mu.Unlock()
 	if err != nil {
 		return err
 	}
@@ -140,9 +143,10 @@ func AddFlash[T any](s *Session, message T) error {
 // nil and leaves the session unmodified. If any message does not decode
 // into a T, it returns an error matching [ErrDecode] and keeps them all.
 func Flashes[T any](s *Session) ([]T, error) {
-	s.mu.Lock()
+	if !s.use() {
+		return nil, ErrNoSession
+	}
 	defer s.mu.Unlock()
-	s.use()
 	if len(s.flashes) == 0 {
 		return nil, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -68,7 +69,7 @@ func (e *csErrs) take() []error {
 // csManager returns a Manager over ring at csNow, reporting to errs.
 func csManager(tb testing.TB, ring *rotation.Keyring, errs *csErrs) *cookiesession.Manager {
 	tb.Helper()
-	cfg := cookiesession.Config{Keys: ring, Clock: func() time.Time { return csNow }}
+	cfg := cookiesession.Config{Keys: ring, Clock: func() time.Time { return csNow }, Logger: slog.New(slog.DiscardHandler)}
 	if errs != nil {
 		cfg.OnError = errs.hook
 	}
@@ -254,6 +255,26 @@ func FuzzCookieHeader(f *testing.F) {
 	})
 }
 
+// csGenericDec and csCanonicalEnc decode any CBOR strictly (duplicate keys
+// refused) and encode it in core deterministic encoding, independently of
+// crumb's own reader.
+var (
+	csGenericDec = func() cbor.DecMode {
+		dm, err := cbor.DecOptions{DupMapKey: cbor.DupMapKeyEnforcedAPF, IntDec: cbor.IntDecConvertNone}.DecMode()
+		if err != nil {
+			panic(err)
+		}
+		return dm
+	}()
+	csCanonicalEnc = func() cbor.EncMode {
+		em, err := cbor.CoreDetEncOptions().EncMode()
+		if err != nil {
+			panic(err)
+		}
+		return em
+	}()
+)
+
 // csPlaintext opens a cookie value sealed under csRing and returns its
 // payload.
 func csPlaintext(tb testing.TB, m *cookiesession.Manager, value string) []byte {
@@ -315,6 +336,9 @@ func csBytesEqual(a, b [][]byte) bool { return slices.EqualFunc(a, b, bytes.Equa
 //     once: as ErrInvalid with ReasonPayload (the payload is not one crumb
 //     accepts), or as ErrExpired or ErrRevoked (it decodes, but its times
 //     reject it at the fixed clock); or it opens without any report;
+//   - a payload that opens is in core deterministic encoding: the cbor
+//     library decodes it (duplicate keys refused) and re-encodes it to the
+//     same bytes, so no two accepted payloads mean the same session;
 //   - a session that opens survives a save: after MarkModified, Commit
 //     emits a valid cookie, and opening that cookie gives the same ID,
 //     subject, issue time, keys, stored values (byte for byte), typed value,
@@ -332,6 +356,16 @@ func FuzzDecodePayload(f *testing.F) {
 	f.Add([]byte{0xa0})
 	f.Add([]byte{0xbf, 0xff})
 	f.Add([]byte{0x9b, 0x00, 0x00, 0x42, 0xfa, 0x42, 0xfa, 0x42, 0xfa})
+	for _, fill := range csFills {
+		// The same payloads with one integer head lengthened, and with
+		// every map's first two keys swapped where that is easy: both
+		// non-canonical.
+		pt := csPlaintext(f, seedM, csSeal(f, seedM, fill))
+		if i := bytes.IndexByte(pt, 0x1b); i > 0 {
+			f.Add(append(append(slices.Clone(pt[:i]), 0x1b, 0, 0, 0, 0), pt[i+1:]...))
+		}
+		f.Add(append(slices.Clone(pt), 0xf9, 0x7e, 0x00))
+	}
 
 	errs := new(csErrs)
 	m := csManager(f, csRing, errs)
@@ -371,6 +405,13 @@ func FuzzDecodePayload(f *testing.F) {
 		}
 		if len(reports) != 0 {
 			t.Fatalf("an opened session reported %v", reports)
+		}
+		var generic any
+		if err := csGenericDec.Unmarshal(payload, &generic); err != nil {
+			t.Fatalf("opened payload %x: the cbor library refuses it: %v", payload, err)
+		}
+		if again, err := csCanonicalEnc.Marshal(generic); err != nil || !bytes.Equal(again, payload) {
+			t.Fatalf("opened payload %x is not canonical: re-encoded as %x (%v)", payload, again, err)
 		}
 
 		// Snapshot a second load of the same cookie: reading the flashes
@@ -476,6 +517,59 @@ func FuzzSetCookieHeader(f *testing.F) {
 		flashes, err := cookiesession.Flashes[string](again)
 		if err != nil || !slices.Equal(flashes, []string{value}) {
 			t.Fatalf("Flashes = %q, %v; want [%q]", flashes, err, value)
+		}
+	})
+}
+
+// FuzzSetRaw stores arbitrary bytes as a raw CBOR value, which Set writes
+// into the payload as they are. Properties:
+//
+//   - nothing panics;
+//   - Set refuses exactly what the reader refuses: a value Set accepts
+//     commits, and the cookie opens to the same bytes under the same key
+//     (and Items decodes it); a value Set refuses (ErrEncode) leaves the
+//     session unchanged.
+func FuzzSetRaw(f *testing.F) {
+	for _, seed := range [][]byte{
+		{0x01}, {0x18, 0x01}, {0xa2, 0x61, 'a', 0x01, 0x61, 'a', 0x02}, {0xa2, 0x61, 'b', 0x01, 0x61, 'a', 0x02},
+		{0x62, 'a', 0xff}, {0xf9, 0x7e, 0x00}, {0xfa, 0x3f, 0xc0, 0, 0}, {0x1b, 0x80, 0, 0, 0, 0, 0, 0, 0},
+		{0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x01}, {0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x01},
+		{0xc1, 0x01}, {0xf7}, {0xa1, 0x80, 0x01}, {},
+	} {
+		f.Add(seed)
+	}
+	m := csManager(f, csRing, nil)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		s := m.Load(context.Background())
+		if err := s.Set("raw", cbor.RawMessage(raw)); err != nil {
+			if !errors.Is(err, cookiesession.ErrEncode) || s.Has("raw") || s.Modified() {
+				t.Fatalf("Set(%x) = %v, Has %v, Modified %v; want ErrEncode and no change", raw, err, s.Has("raw"), s.Modified())
+			}
+			return
+		}
+		h, err := m.Commit(s, http.StatusOK)
+		var tl *cookiesession.TooLargeError
+		if errors.As(err, &tl) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("Commit after Set(%x): %v", raw, err)
+		}
+		cookies := csCheckSetCookies(t, m, h)
+		if len(cookies) != 1 {
+			t.Fatalf("Commit sent %d cookies", len(cookies))
+		}
+		again := m.Load(context.Background(), m.Name()+"="+cookies[0].Value)
+		want := raw
+		if len(raw) == 0 {
+			want = []byte{0xf6} // an empty RawMessage encodes as null
+		}
+		got, ok, err := cookiesession.Get[cbor.RawMessage](again, "raw")
+		if !ok || err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("stored %x, read back %x, %v, %v", raw, got, ok, err)
+		}
+		if _, err := again.Items(); err != nil {
+			t.Fatalf("Items after Set(%x): %v", raw, err)
 		}
 	})
 }

@@ -226,8 +226,9 @@ def check_derive(d):
 
 
 class CBOR:
-    """Just enough of RFC 8949 for FORMAT.md's session payload: definite
-    lengths, no tags, no floats."""
+    """Just enough of RFC 8949 for FORMAT.md's session payload: core
+    deterministic encoding (shortest heads, map keys in increasing bytewise
+    order), definite lengths, no tags, no floats, integers within int64."""
 
     def __init__(self, data):
         self.data, self.pos = data, 0
@@ -247,10 +248,14 @@ class CBOR:
         n = 1 << (info - 24)
         v = int.from_bytes(self.data[self.pos:self.pos + n], "big")
         self.pos += n
+        if v < (24 if n == 1 else 1 << (4 * n)):
+            raise Mismatch("CBOR: argument not in its shortest form")
         return major, v
 
     def item(self):
         major, v = self.head()
+        if major in (0, 1) and v >= 1 << 63:
+            raise Mismatch("CBOR: integer outside int64")
         if major == 0:
             return v
         if major == 1:
@@ -262,11 +267,14 @@ class CBOR:
         if major == 4:
             return [self.item() for _ in range(v)]
         if major == 5:
-            out = {}
+            out, prev = {}, None
             for _ in range(v):
+                start = self.pos
                 k = self.item()
-                if k in out:
-                    raise Mismatch("CBOR: duplicate key")
+                enc = self.data[start:self.pos]
+                if prev is not None and enc <= prev:
+                    raise Mismatch("CBOR: map keys out of order or repeated")
+                prev = enc
                 out[k] = self.item()
             return out
         if major == 7 and v in (20, 21, 22):
@@ -295,12 +303,12 @@ def check_session(g):
     if not isinstance(p, dict) or not set(p) <= set(range(1, 10)) or not {1, 2, 3, 4} <= set(p):
         raise Mismatch("payload keys %r" % sorted(p))
     expect("ID length", len(p[1]), 16)
-    if not p[2] <= p[3] <= p[4]:
+    if not p[2] <= p[3] < p[4]:
         raise Mismatch("times out of order")
     import datetime
     clock = int(datetime.datetime.fromisoformat(g["clock"].replace("Z", "+00:00")).timestamp())
-    expect("issued", p[2], clock)
-    expect("deadline", p[4] - p[3], 1209600)
+    expect("issued (Unix nanoseconds)", p[2], clock * 10**9)
+    expect("deadline", p[4] - p[3], 1209600 * 10**9)
     expect("subject", p.get(6), "ann")
     expect("data", p.get(7), {"user": "ann", "n": 42})
     expect("flashes", p.get(9), ["hi"])

@@ -1,0 +1,382 @@
+package cookiesession_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crumbhq/crumb/cookiesession"
+)
+
+// TestRevokeOutlivesRenewedCopies replays the attack the deny list must
+// stop: a stolen copy of a session is renewed (saved again, same ID, a
+// later deadline) before the owner logs out. The deny entry must outlive
+// every copy, so that pruning the deny list on schedule never lets the
+// stolen copy back in.
+//
+// With Lifetime 30m and RenewAfter 10m: log in at 00:00; the thief's copy
+// is renewed at 00:12 (deadline 00:42); the owner logs out at 00:13. From
+// then on, with Prune run before every request, the stolen copy must be
+// rejected at every minute until it is dead everywhere.
+func TestRevokeOutlivesRenewedCopies(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  cookiesession.Config
+		// expiry, if set, is the session's own rule, set at login.
+		expiry cookiesession.Expiry
+	}{
+		{name: "Lifetime and RenewAfter", cfg: cookiesession.Config{Lifetime: 30 * time.Minute, RenewAfter: 10 * time.Minute}},
+		{name: "with ClockSkew", cfg: cookiesession.Config{Lifetime: 30 * time.Minute, RenewAfter: 10 * time.Minute, ClockSkew: 90 * time.Second}},
+		{name: "SaveEveryRequest", cfg: cookiesession.Config{Lifetime: 30 * time.Minute, SaveEveryRequest: true}},
+		{name: "IdleFor longer than Lifetime", cfg: cookiesession.Config{Lifetime: 30 * time.Minute, RenewAfter: 10 * time.Minute},
+			expiry: cookiesession.IdleFor(2 * time.Hour)},
+		{name: "ExpiresIn", cfg: cookiesession.Config{Lifetime: 30 * time.Minute},
+			expiry: cookiesession.ExpiresIn(3 * time.Hour)},
+		{name: "AbsoluteLifetime caps the bound", cfg: cookiesession.Config{Lifetime: 30 * time.Minute, RenewAfter: 10 * time.Minute, AbsoluteLifetime: 20 * time.Minute}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			deny := new(cookiesession.DenyList)
+			cfg := tt.cfg
+			cfg.Revoker = deny
+			h := newManager(t, cfg)
+
+			// 00:00: log in.
+			s := h.load()
+			if err := s.Set("user", "ann"); err != nil {
+				t.Fatal(err)
+			}
+			if tt.expiry != (cookiesession.Expiry{}) {
+				s.SetExpiry(tt.expiry)
+			}
+			owner := h.save(s)
+			stolen := owner
+
+			// 00:12: the thief's copy is used, and renewed (or, with no
+			// renewal, changed) by the response.
+			h.clock.Set(t0.Add(12 * time.Minute))
+			s = h.load(stolen)
+			if err := s.Set("seen", true); err != nil {
+				t.Fatal(err)
+			}
+			if c := onlyCookie(t, h.commit(s, http.StatusOK)); c.Value != "" {
+				stolen = c.Value
+			}
+			stolenDeadline := h.load(stolen).Info().Expires
+			h.wantErrors()
+
+			// 00:13: the owner logs out.
+			h.clock.Set(t0.Add(13 * time.Minute))
+			s = h.load(owner)
+			if err := s.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			h.commit(s, http.StatusOK)
+
+			// From 00:14 until the stolen copy is dead everywhere (its
+			// deadline plus the skew), Prune, then replay it: it never
+			// opens, so it is never renewed either.
+			end := stolenDeadline.Add(cfg.ClockSkew)
+			for at := h.now().Add(time.Minute); !at.After(end.Add(time.Minute)); at = at.Add(time.Minute) {
+				h.clock.Set(at)
+				deny.Prune(at)
+				s := h.load(stolen)
+				if s.Has("user") {
+					t.Fatalf("at +%v (stolen copy valid until %v): the revoked session opened after Prune",
+						at.Sub(t0), stolenDeadline.Sub(t0))
+				}
+				if c := h.commit(s, http.StatusOK); c.Get("Set-Cookie") != "" {
+					if sc := onlyCookie(t, c); sc.Value != "" {
+						t.Fatalf("at +%v: the revoked session was renewed", at.Sub(t0))
+					}
+				}
+				h.errs.take()
+			}
+		})
+	}
+}
+
+// TestRevokeUntil checks the time the Revoker is given: the revocation
+// time plus the longest window any copy may have (Lifetime, or the
+// session's own longer rule) plus twice ClockSkew, capped by the issue
+// time plus AbsoluteLifetime plus twice ClockSkew. It is finite, and never
+// earlier than the deadline of any copy, renewed ones included.
+func TestRevokeUntil(t *testing.T) {
+	t.Parallel()
+	const skew = 7 * time.Second
+	tests := []struct {
+		name   string
+		cfg    cookiesession.Config
+		expiry cookiesession.Expiry
+		want   time.Duration // after the revocation at t0+10m; issued at t0
+	}{
+		{"Lifetime", cookiesession.Config{Lifetime: time.Hour}, cookiesession.Expiry{}, time.Hour},
+		{"Lifetime and skew", cookiesession.Config{Lifetime: time.Hour, ClockSkew: skew}, cookiesession.Expiry{}, time.Hour + 2*skew},
+		{"BrowserClose", cookiesession.Config{Lifetime: time.Hour}, cookiesession.BrowserClose, time.Hour},
+		{"shorter IdleFor", cookiesession.Config{Lifetime: time.Hour}, cookiesession.IdleFor(20 * time.Minute), time.Hour},
+		{"longer IdleFor", cookiesession.Config{Lifetime: time.Hour}, cookiesession.IdleFor(5 * time.Hour), 5 * time.Hour},
+		{"later ExpiresAt", cookiesession.Config{Lifetime: time.Hour}, cookiesession.ExpiresAt(t0.Add(10*time.Hour + 10*time.Minute)), 10 * time.Hour},
+		{"earlier ExpiresAt", cookiesession.Config{Lifetime: time.Hour}, cookiesession.ExpiresAt(t0.Add(20 * time.Minute)), time.Hour},
+		{"AbsoluteLifetime", cookiesession.Config{Lifetime: time.Hour, AbsoluteLifetime: 30 * time.Minute, ClockSkew: skew}, cookiesession.Expiry{}, 20*time.Minute + 2*skew},
+		{"AbsoluteLifetime longer", cookiesession.Config{Lifetime: time.Hour, AbsoluteLifetime: 8 * time.Hour}, cookiesession.Expiry{}, time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rev := &recordingRevoker{}
+			cfg := tt.cfg
+			cfg.Revoker = rev
+			h := newManager(t, cfg)
+			s := h.load()
+			_ = s.Set("n", 1)
+			if tt.expiry != (cookiesession.Expiry{}) {
+				s.SetExpiry(tt.expiry)
+			}
+			v := h.save(s)
+			h.clock.Advance(10 * time.Minute)
+			for _, end := range []func(*cookiesession.Session) error{(*cookiesession.Session).Flush, (*cookiesession.Session).CycleKey} {
+				s := h.load(v)
+				if err := end(s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := h.now().Add(tt.want)
+			if len(rev.until) != 2 || !rev.until[0].Equal(want) || !rev.until[1].Equal(want) {
+				t.Errorf("Revoke until %v, want %v after the revocation, for Flush and CycleKey", rev.until, tt.want)
+			}
+		})
+	}
+}
+
+// TestCycleKeyRechecks: a request that opened a session, then cycles its
+// key (a login), must not carry the session into a new ID if a concurrent
+// request revoked it meanwhile (a logout in another tab): no deny list
+// holds the new ID.
+func TestCycleKeyRechecks(t *testing.T) {
+	t.Parallel()
+	deny := new(cookiesession.DenyList)
+	h := newManager(t, cookiesession.Config{Revoker: deny})
+	v := h.seed(map[string]any{"cart": "apples"})
+
+	slow := h.load(v)
+	wantString(t, slow, "cart", "apples") // opened while still valid
+	idle := h.load(v)
+	wantString(t, idle, "cart", "apples")
+	oldID := slow.ID()
+
+	logout := h.load(v)
+	if err := logout.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	h.commit(logout, http.StatusOK)
+
+	for _, s := range []*cookiesession.Session{slow, idle} {
+		if err := s.CycleKey(); !errors.Is(err, cookiesession.ErrRevoked) {
+			t.Fatalf("CycleKey of a session revoked meanwhile = %v, want ErrRevoked", err)
+		}
+		wantEmpty(t, s)
+	}
+	// With nothing more, the response deletes the revoked cookie.
+	h.wantDeletion(onlyCookie(t, h.commit(idle, http.StatusOK)))
+
+	// A login that goes on stores into a fresh session, with a new ID.
+	_ = slow.Set("user", "ann")
+	fresh := h.save(slow)
+	if s := h.load(fresh); !s.Has("user") || s.Has("cart") || s.ID() == "" || s.ID() == oldID {
+		t.Errorf("after the failed cycle: keys %q, ID %q; want a fresh session with user only", s.Keys(), s.ID())
+	}
+	h.wantErrors()
+}
+
+// TestRevokeSubjectSubSecond: "log out everywhere else" is
+// RevokeSubject(subject, now), then CycleKey on this device's session. The
+// session cycled a few hundred milliseconds after the cut-off stays valid:
+// issue times are not rounded to seconds. Every session issued before the
+// cut-off, this device's old cookie included, is rejected.
+func TestRevokeSubjectSubSecond(t *testing.T) {
+	t.Parallel()
+	deny := new(cookiesession.DenyList)
+	h := newManager(t, cookiesession.Config{Revoker: deny})
+	login := func(at time.Duration) string {
+		h.clock.Set(t0.Add(at))
+		s := h.load()
+		_ = s.SetSubject("ann")
+		return h.save(s)
+	}
+	other := login(400 * time.Millisecond) // another device
+	here := login(700 * time.Millisecond)  // this device
+
+	// At 1.100 this device asks to log out everywhere else; the request
+	// cycles its session 300ms later.
+	h.clock.Set(t0.Add(1100 * time.Millisecond))
+	s := h.load(here)
+	if s.Subject() != "ann" {
+		t.Fatal("this device's session did not open")
+	}
+	cut := h.now()
+	deny.RevokeSubject("ann", cut)
+	h.clock.Advance(300 * time.Millisecond)
+	if err := s.CycleKey(); err != nil {
+		t.Fatalf("CycleKey after the cut-off = %v", err)
+	}
+	kept := h.save(s)
+
+	h.clock.Advance(time.Minute)
+	if got := h.load(kept); got.Subject() != "ann" {
+		t.Errorf("the session cycled 300ms after the cut-off was rejected")
+	}
+	h.wantErrors()
+	for name, v := range map[string]string{"the other device": other, "this device's old cookie": here} {
+		if got := h.load(v); got.Subject() != "" {
+			t.Errorf("%s survived the cut-off", name)
+		}
+		h.wantErrors(cookiesession.ErrRevoked)
+	}
+
+	// Exactly at the cut-off is not before it; a nanosecond before is.
+	at := login(cut.Sub(t0))
+	before := login(cut.Sub(t0) - time.Nanosecond)
+	h.clock.Set(cut.Add(time.Minute))
+	if got := h.load(at); got.Subject() != "ann" {
+		t.Error("a session issued at the cut-off was rejected")
+	}
+	h.wantErrors()
+	if got := h.load(before); got.Subject() != "" {
+		t.Error("a session issued a nanosecond before the cut-off was accepted")
+	}
+	h.wantErrors(cookiesession.ErrRevoked)
+}
+
+// reentrantRevoker uses the session of the request from inside its
+// methods, as an application's hook may (to log its keys, say).
+type reentrantRevoker struct {
+	mu    sync.Mutex
+	s     *cookiesession.Session
+	calls int
+	deny  cookiesession.DenyList
+}
+
+func (r *reentrantRevoker) touch() {
+	r.mu.Lock()
+	s := r.s
+	r.calls++
+	r.mu.Unlock()
+	if s != nil {
+		_ = s.Len()
+		_ = s.IsEmpty()
+	}
+}
+
+func (r *reentrantRevoker) Check(ctx context.Context, info cookiesession.Info) error {
+	r.touch()
+	return r.deny.Check(ctx, info)
+}
+
+func (r *reentrantRevoker) Revoke(ctx context.Context, info cookiesession.Info, until time.Time) error {
+	r.touch()
+	return r.deny.Revoke(ctx, info, until)
+}
+
+// TestHooksRunUnlocked: the Revoker, OnError and the Logger are the
+// application's code; they run with no lock of crumb's held, so they may
+// use the session. Each step runs under a deadline, which a hook called
+// under the session's lock would miss by deadlocking.
+func TestHooksRunUnlocked(t *testing.T) {
+	t.Parallel()
+	rev := &reentrantRevoker{}
+	var target struct {
+		sync.Mutex
+		s *cookiesession.Session
+	}
+	useSession := func() {
+		target.Lock()
+		s := target.s
+		target.Unlock()
+		if s != nil {
+			_ = s.Len()
+			_, _, _ = cookiesession.Get[int](s, "n")
+		}
+	}
+	logged := &callbackHandler{f: useSession}
+	clock := newFakeClock()
+	m, err := cookiesession.New(cookiesession.Config{
+		Keys:    newRing(t, newKey(t)),
+		Clock:   clock.Now,
+		Revoker: rev,
+		OnError: func(context.Context, error) { useSession() },
+		Logger:  slogWith(logged),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, m: m, clock: clock, errs: &errorLog{}}
+	v := h.seed(map[string]any{"n": 1})
+
+	within := func(name string, f func()) {
+		t.Helper()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			f()
+		}()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: deadlocked: a hook ran under the session's lock", name)
+		}
+	}
+	bind := func(s *cookiesession.Session) {
+		rev.mu.Lock()
+		rev.s = s
+		rev.mu.Unlock()
+		target.Lock()
+		target.s = s
+		target.Unlock()
+	}
+
+	within("OnError and Logger on a rejected cookie", func() {
+		s := m.Load(context.Background(), h.header("junk"))
+		bind(s)
+		_ = s.Len()
+	})
+	within("Revoker.Check before a save", func() {
+		s := m.Load(context.Background(), h.header(v))
+		_ = s.Set("n", 2) // opens: Check runs, before bind, on the loading session
+		bind(s)
+		if _, err := m.Commit(s, http.StatusOK); err != nil {
+			t.Error(err)
+		}
+	})
+	within("Revoker.Check and Revoke in CycleKey", func() {
+		s := m.Load(context.Background(), h.header(v))
+		_ = s.Len()
+		bind(s)
+		if err := s.CycleKey(); err != nil {
+			t.Error(err)
+		}
+	})
+	within("Revoker.Revoke in Flush, and the Logger on a failed save", func() {
+		s := m.Load(context.Background(), h.header(h.seed(map[string]any{"n": 3})))
+		_ = s.Len()
+		bind(s)
+		if err := s.Flush(); err != nil {
+			t.Error(err)
+		}
+		_ = s.Set("big", randomText(5000))
+		rec := httptest.NewRecorder()
+		m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s, _ := cookiesession.FromContext(r.Context())
+			bind(s)
+			_ = s.Set("big", randomText(5000))
+		})).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	})
+	if rev.calls < 4 || logged.count() < 2 {
+		t.Errorf("hooks ran %d (Revoker) and %d (Logger) times; the test did not exercise them", rev.calls, logged.count())
+	}
+}
