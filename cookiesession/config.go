@@ -87,7 +87,8 @@ type Config struct {
 	RenewAfter time.Duration
 	// ClockSkew is how far instances' clocks may disagree. A session is
 	// still accepted ClockSkew after its deadline, and one saved up to
-	// ClockSkew in the future. Default 0.
+	// ClockSkew in the future; a deny entry (see [Revoker]) lasts twice
+	// ClockSkew longer. Default 0.
 	ClockSkew time.Duration
 	// NotBefore rejects every session issued before it, with ErrRevoked:
 	// a global logout that needs no key change. Zero means none.
@@ -106,19 +107,25 @@ type Config struct {
 	Purpose string
 
 	// Revoker, if set, is consulted for every session that opens, and told
-	// about sessions that Flush and CycleKey end. See [Revoker].
+	// about sessions that Flush and CycleKey end, with how long to deny
+	// them. See [Revoker].
 	Revoker Revoker
 
 	// OnError, if set, receives every rejected cookie (ErrInvalid,
-	// ErrExpired, ErrRevoked; crypto.ReasonOf tells invalid ones apart)
-	// and every error of a commit made by Handler. The client never sees
-	// these errors: it gets a fresh session. OnError runs on the request's
-	// goroutine, possibly while the session is locked: it must not use the
-	// session.
+	// ErrExpired, ErrRevoked; crypto.ReasonOf tells invalid ones apart),
+	// every failure to open for want of keys (ErrConfig), and every error
+	// of a commit made by Handler (ErrTooLarge, ErrRevoked, ErrLateChange,
+	// ErrLateAccess, ErrConfig). The client never sees these errors: it
+	// gets a fresh session. OnError runs on the request's goroutine with no
+	// lock of crumb's held, so it may use the session.
 	OnError func(ctx context.Context, err error)
-	// Logger, if set, logs the same errors as OnError: rejected cookies at
-	// Info (expiry) or Warn level, failed commits at Error level. Cookie
-	// values and keys are never logged.
+	// Logger logs the same errors as OnError: failures to save or to open
+	// at Error level, every one; rejected cookies at Info (expiry) or Warn
+	// level, at most one line a minute with the count of those left out,
+	// because anyone can send bad cookies at any rate. Cookie values and
+	// keys are never logged. With neither Logger nor OnError set, crumb
+	// logs to slog.Default(), so that no failure goes unseen; with OnError
+	// alone, it logs nothing.
 	Logger *slog.Logger
 
 	// Clock returns the current time. Default time.Now. Tests inject one.

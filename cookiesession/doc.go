@@ -13,15 +13,21 @@
 //	...
 //	http.ListenAndServe(addr, sessions.Handler(mux))
 //
-// In a handler, [FromContext] returns the request's [Session]. Its
-// dict-like methods follow Django's (Set, Delete, Has, Keys, Len, Clear,
-// Update, Flush, CycleKey, SetExpiry, ...), and the generic functions
-// [Get], [Pop] and [SetDefault] decode values straight into your types:
+// In a handler, [FromContext] returns the request's [Session] (outside
+// Handler it returns false, and the nil session's methods return
+// [ErrNoSession]). Its dict-like methods follow Django's (Set, Delete,
+// Has, Keys, Len, Clear, Update, Flush, CycleKey, SetExpiry, ...), and the
+// generic functions [Get], [Pop] and [SetDefault] decode values straight
+// into your types:
 //
-//	s, _ := cookiesession.FromContext(r.Context())
+//	s, ok := cookiesession.FromContext(r.Context())
+//	if !ok { ... } // the route is not wrapped by Handler
 //	cart, _, err := cookiesession.Get[Cart](s, "cart")
 //	cart.Items = append(cart.Items, item)
 //	err = s.Set("cart", cart)
+//
+// With two Managers (two cookies) in one chain, [Manager.FromContext]
+// returns each one's session.
 //
 // [Data] and [SetData] keep the whole session in one struct instead, and
 // [AddFlash] and [Flashes] carry typed messages across a redirect.
@@ -57,8 +63,9 @@
 //     session at most once per RenewAfter (so the cookie is not rewritten
 //     on every response); Config.SaveEveryRequest re-seals on every
 //     request, as Django's SESSION_SAVE_EVERY_REQUEST does.
-//   - A session is valid while now <= deadline, at one-second resolution,
-//     plus Config.ClockSkew. The clock is Config.Clock.
+//   - A session is valid while now < deadline + Config.ClockSkew, at
+//     nanosecond resolution, as Django keeps one while expire_date > now.
+//     The clock is Config.Clock.
 //
 // A timeline, with Lifetime 30m, RenewAfter 10m and AbsoluteLifetime 8h:
 // logged in at 09:00 (deadline 09:30); a request at 09:05 changes nothing;
@@ -75,9 +82,12 @@
 // cannot be moved to another cookie or application. A cookie that is
 // malformed, forged, sealed by an unknown key, expired or revoked gives a
 // fresh empty session, never an error page; the reason goes to
-// Config.OnError and Config.Logger and never to the client. Nothing but
-// plain data is ever decoded, and only after authentication, with strict
-// limits: a leaked key allows forged sessions, not code execution.
+// Config.OnError and Config.Logger (or slog.Default()) and never to the
+// client. The response deletes only a cookie that is dead everywhere: one
+// sealed by a key this instance lacks, or saved ahead of its clock, may be
+// valid on another instance and is left alone. Nothing but plain data is
+// ever decoded, and only after authentication, with strict limits: a
+// leaked key allows forged sessions, not code execution.
 //
 // What a stateless cookie cannot do, crumb says plainly:
 //
@@ -91,9 +101,10 @@
 //   - Per-session revocation needs state. Config.NotBefore logs everyone
 //     out with no state at all. A [Revoker] (such as [DenyList] for one
 //     process, or your own over a shared store) rejects single sessions
-//     after Flush or CycleKey, or all sessions of a user issued before a
-//     time (password change, "log out everywhere"); it makes requests
-//     stateful, by choice.
+//     after Flush or CycleKey, for as long as any copy of them could be
+//     accepted (renewed copies included), or all sessions of a user issued
+//     before a time (password change, "log out everywhere"); it makes
+//     requests stateful, by choice. SECURITY.md gives the threat model.
 //   - Size. A cookie holds at most 4096 bytes; crumb measures the whole
 //     Set-Cookie line and refuses to send a session that does not fit
 //     ([ErrTooLarge]) instead of letting the browser drop it silently.

@@ -1,7 +1,8 @@
 package cookiesession_test
 
-// Django parity, §4 "Derived cases" (D1–D12) and "Cases that follow from
-// §5": cases 54–68 of docs/reference/django-parity.md.
+// Django parity: behaviour derived from Django's session middleware and
+// cookie backend (D1–D12), and what follows from where crumb goes further.
+// Each case names the Django test or behaviour it comes from.
 
 import (
 	"crypto/rand"

@@ -1,7 +1,7 @@
 package cookiesession_test
 
-// Django parity, §4 "Expiry": cases 28–36 of
-// docs/reference/django-parity.md.
+// Django parity: expiry (set_expiry and its getters), ported from
+// Django's session tests; each case names the Django test it ports.
 
 import (
 	"net/http"

@@ -1,7 +1,7 @@
 package cookiesession_test
 
-// Django parity, §4 "Failures and keys": cases 37–43 of
-// docs/reference/django-parity.md.
+// Django parity: bad cookies and keys, ported from Django's session and
+// signing tests; each case names the Django test it ports.
 
 import (
 	"bytes"

@@ -1,8 +1,8 @@
 package cookiesession_test
 
-// Django parity, §4 "Middleware": cases 44–53 of
-// docs/reference/django-parity.md. Unless stated otherwise the view sets
-// "hello" = "world".
+// Django parity: the session middleware, ported from Django's
+// SessionMiddlewareTests; each case names the Django test it ports. Unless
+// stated otherwise the view sets "hello" = "world".
 
 import (
 	"net/http"

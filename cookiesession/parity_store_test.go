@@ -1,7 +1,7 @@
 package cookiesession_test
 
-// Django parity, §4 "Store and flags": cases 1–27 of
-// docs/reference/django-parity.md, each citing the Django test it ports.
+// Django parity: the dict-like store and its flags, ported from Django's
+// SessionTestsMixin; each case names the Django test it ports.
 
 import (
 	"bytes"

@@ -24,7 +24,7 @@ import (
 
 // Security tests: configuration validation, cookie emission, request
 // parsing, lazy opening, CBOR hardening, key rotation, revocation and
-// concurrency (security.md §6 items 6, 7, 9, 12, 13 and 15). Expiry
+// concurrency. Expiry
 // boundaries are in expiry_test.go, the middleware in middleware_test.go.
 
 // ---------------------------------------------------------------------------
@@ -152,7 +152,7 @@ func TestSecConfigDefaultNames(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------------
-// Cookie emission (security.md §6 item 12)
+// Cookie emission
 
 func TestSecEmitDefaults(t *testing.T) {
 	t.Parallel()
@@ -427,7 +427,7 @@ func TestSecOversize(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------------
-// Request parsing (security.md §6 item 13)
+// Request parsing
 
 // secForeign seals a cookie under e's key but another purpose: it has the
 // right key ID, so opening it costs one AEAD open, which fails.
@@ -596,7 +596,7 @@ func TestSecLoadHeaderForms(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------------
-// Lazy and bounded (security.md §6 item 6)
+// Lazy and bounded
 
 func TestSecLazyOpen(t *testing.T) {
 	e := newSecEnv(t, nil)
@@ -686,7 +686,7 @@ func secPlausible4096(t *testing.T, e *secEnv) string {
 }
 
 // ---------------------------------------------------------------------------
-// CBOR hardening (security.md §6 item 7)
+// CBOR hardening
 
 // Minimal CBOR writing, to build payloads crumb itself would never seal.
 
@@ -1131,7 +1131,7 @@ func TestSecGetWrongType(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------------
-// Key rotation through sessions (security.md §6 item 9)
+// Key rotation through sessions
 
 func TestSecRotationReseal(t *testing.T) {
 	clock := &fakeClock{now: secEpoch}
@@ -1273,7 +1273,7 @@ func secPeriodKey(t *testing.T, s *rotation.Schedule, n int64) *crypto.Key {
 }
 
 // ---------------------------------------------------------------------------
-// Revocation (security.md §6 item 15)
+// Revocation
 
 func TestSecDenyListFlush(t *testing.T) {
 	deny := new(cookiesession.DenyList)

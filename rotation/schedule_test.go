@@ -356,3 +356,31 @@ func TestSchedulePeriodKeys(t *testing.T) {
 
 // A Schedule is a Source.
 var _ rotation.Source = (*rotation.Schedule)(nil)
+
+// TestScheduleDerivationLabel pins the derivation docs/FORMAT.md gives for
+// period keys, with its example: a one-week period, at
+// 2026-11-25T12:00:00Z, is period 2968, and periods before the epoch are
+// negative.
+func TestScheduleDerivationLabel(t *testing.T) {
+	master := newKey(t)
+	s, err := rotation.NewSchedule(master, rotation.ScheduleConfig{Period: 7 * 24 * time.Hour, Previous: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		at      time.Time
+		purpose string
+	}{
+		{time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), "rotation/period/604800/2968"},
+		{time.Unix(0, 0), "rotation/period/604800/0"},
+		{time.Unix(-1, 0), "rotation/period/604800/-1"},
+	} {
+		want, err := master.Derive(tt.purpose)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Keyring(tt.at).Primary(); !got.Equal(want) {
+			t.Errorf("primary at %v is %v, want master.Derive(%q) = %v", tt.at, got, tt.purpose, want)
+		}
+	}
+}

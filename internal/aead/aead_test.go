@@ -51,7 +51,7 @@ func clone(b []byte) []byte { return append([]byte(nil), b...) }
 // kat is the XChaCha20-Poly1305 known-answer vector of
 // draft-irtf-cfrg-xchacha-03, Appendix A.3.1
 // (https://datatracker.ietf.org/doc/html/draft-irtf-cfrg-xchacha-03#appendix-A.3.1),
-// as recorded in security.md §2.2. x/crypto carries the same vector, labelled
+// x/crypto carries the same vector, labelled
 // draft-irtf-cfrg-xchacha-01#appendix-A.3.1, and it is byte-identical to
 // Wycheproof xchacha20_poly1305_test.json tcId 1. The draft expired in July
 // 2020 without becoming an RFC. Its text is Copyright (c) 2020 IETF Trust and
@@ -113,7 +113,7 @@ func TestKnownAnswer(t *testing.T) {
 }
 
 // TestHChaCha20 checks the HChaCha20 sub-vector of draft-irtf-cfrg-xchacha-03
-// §2.2.1 (security.md §2.2; also x/crypto's TestHChaCha20). XChaCha20 derives
+// §2.2.1 (also x/crypto's TestHChaCha20). XChaCha20 derives
 // its subkey from the key and the first 16 nonce bytes with this function.
 func TestHChaCha20(t *testing.T) {
 	key := mustHex(t, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
@@ -129,7 +129,7 @@ func TestHChaCha20(t *testing.T) {
 }
 
 // contractLengths are the plaintext and AD lengths of the AEAD contract
-// (security.md §6 item 3, after crypto/internal/cryptotest.TestAEAD): empty,
+// (after the standard library's crypto/internal/cryptotest.TestAEAD): empty,
 // a few blocks, a multiple of the 64-byte ChaCha20 block and the 16-byte
 // Poly1305 block, one past it, and one Poly1305 block past it.
 var contractLengths = []int{0, 156, 8192, 8193, 8208}

@@ -19,7 +19,7 @@ import (
 // C2SP/wycheproof, Apache-2.0), pinned by this module's go.mod.
 const vectorFile = "xchacha20_poly1305_test.json"
 
-// Expected contents of vectorFile (security.md §2.3). A new wycheproof
+// Expected contents of vectorFile, counted from the file. A new wycheproof
 // version that changes them fails the test, so that someone reads the change.
 const (
 	wantTests   = 315
