@@ -2,6 +2,7 @@ package cookiesession_test
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -371,4 +372,47 @@ func secMinTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// TestSecExpiryExtremes: rules far outside the years int64 nanoseconds
+// cover mean "a very long time" or "already past", never wrap around.
+func TestSecExpiryExtremes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		expiry cookiesession.Expiry
+		opens  bool
+	}{
+		{"IdleFor the longest duration", cookiesession.IdleFor(math.MaxInt64), true},
+		{"ExpiresIn the longest duration", cookiesession.ExpiresIn(math.MaxInt64), true},
+		{"ExpiresAt year 3000", cookiesession.ExpiresAt(time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)), true},
+		{"ExpiresAt year 1000", cookiesession.ExpiresAt(time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)), false},
+		{"IdleFor the most negative duration", cookiesession.IdleFor(math.MinInt64), false},
+		{"ExpiresIn the most negative duration", cookiesession.ExpiresIn(math.MinInt64), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newSecEnv(t, nil)
+			s := e.load()
+			_ = s.Set("n", 1)
+			s.SetExpiry(tt.expiry)
+			c := e.commit(s)
+			if !tt.opens {
+				if c != nil {
+					t.Errorf("a session already past its rule was sent: %v", c)
+				}
+				return
+			}
+			if c == nil || c.Value == "" {
+				t.Fatal("no cookie")
+			}
+			if c.MaxAge != 400*24*60*60 {
+				t.Errorf("Max-Age %d, want the 400-day cap", c.MaxAge)
+			}
+			e.clock.Advance(100 * 365 * 24 * time.Hour)
+			if n, ok := secGet(t, e.load(c.Value), "n"); !ok || n != 1 {
+				t.Errorf("a century later: n = %d, %v; want the session", n, ok)
+			}
+		})
+	}
 }
