@@ -1,8 +1,11 @@
 package cookiesession
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,95 +39,108 @@ import (
 // [*TooLargeError]; no Set-Cookie is sent, so the browser keeps its
 // previous cookie), or a concurrent request revoked it (ErrRevoked).
 func (m *Manager) Commit(s *Session, status int) (http.Header, error) {
-	if s == nil || s.state == nil {
+	st := s.state()
+	if st == nil {
 		return nil, ErrNoSession
 	}
-	s.mu.Lock()
-	if s.committed {
-		s.mu.Unlock()
+	st.mu.Lock()
+	if st.committed {
+		st.mu.Unlock()
 		return nil, nil
 	}
-	s.committed, s.commitGen = true, s.gen
+	st.committed, st.commitGen = true, st.gen
 	// Open now if the cookie is unopened: to see whether a session is due
 	// for renewal, or (at no cryptographic cost) to report cookies that
 	// cannot be sessions.
-	open := !s.loaded && (!s.plausible || m.renews)
-	s.mu.Unlock()
+	open := !st.loaded && (!st.plausible || m.renews)
+	st.mu.Unlock()
 	if open {
-		s.load()
+		st.load()
 	}
 	now := unixNano(m.now())
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	h := http.Header{}
 	// A cookie that may be valid on another instance (its key is unknown
-	// here, or it was saved ahead of this clock) is left alone, unless the
-	// handler ended the session.
-	if s.carried && s.empty() && (!s.keep || s.flushed) {
+	// here, it was saved ahead of this clock, or the Revoker could not
+	// check it) is left alone, unless the handler ended the session.
+	if st.carried && st.empty() && (!st.keep || st.flushed) {
 		m.deleteCookie(h)
-		s.varied = true
+		st.varied = true
 		return h, nil
 	}
-	if s.accessed {
+	if st.accessed {
 		h.Set("Vary", "Cookie")
-		s.varied = true
+		st.varied = true
 	}
-	due := s.fromCookie && m.renews && now-s.savedAt >= m.renewAfter
-	if s.empty() || !(s.modified || s.reseal || due) || status >= 500 {
+	due := st.fromCookie && m.renews && now-st.savedAt >= m.renewAfter
+	if st.empty() || !(st.modified || st.reseal || due) || status >= 500 {
 		return h, nil
-	}
-	if rev := m.cfg.Revoker; s.fromCookie && rev != nil {
-		// Do not write back a session that a concurrent request (a logout
-		// in another tab) revoked while this one ran. The Revoker runs
-		// with no lock held.
-		info := s.info()
-		s.mu.Unlock()
-		err := rev.Check(s.ctx, info)
-		s.mu.Lock()
-		if err != nil {
-			m.deleteCookie(h)
-			s.varied = true
-			return h, fmt.Errorf("%w: revoked during the request: %v", ErrRevoked, err)
-		}
 	}
 	// A re-seal that only moves the session to the primary key keeps its
-	// times; anything else is a save.
-	issuedAt, savedAt, deadline := s.issuedAt, s.savedAt, s.deadline
-	if s.id == nil {
+	// times; anything else is a save. A session issued by an instance
+	// whose clock is ahead of this one (within ClockSkew) is saved at its
+	// issue time at the earliest, so that issued <= saved always holds.
+	issuedAt, savedAt, deadline := st.issuedAt, st.savedAt, st.deadline
+	if st.id == nil {
 		issuedAt = now
 	}
-	if s.modified || due || !s.fromCookie {
-		savedAt = now
-		deadline = m.deadline(s.expiry, issuedAt, savedAt)
+	if st.modified || due || !st.fromCookie {
+		savedAt = max(now, issuedAt)
+		deadline = m.deadline(st.expiry, issuedAt, savedAt)
 	}
 	if deadline <= now {
 		// Expired by its own rule (a past ExpiresAt, IdleFor of zero or
 		// less): never seal a dead session.
-		if s.carried {
+		if st.carried {
 			m.deleteCookie(h)
-			s.varied = true
+			st.varied = true
 		}
 		return h, nil
 	}
-	id := s.id
+	id := st.id
 	if id == nil {
 		id = newID()
 	}
 	p := payload{
 		ID: id, IssuedAt: issuedAt, SavedAt: savedAt, Deadline: deadline,
-		Expiry: s.expiry.wire(), Subject: s.subject, Data: s.data, Value: s.value, Flashes: s.flashes,
+		Expiry: st.expiry.wire(), Subject: st.subject, Data: st.data, Value: st.value, Flashes: st.flashes,
 	}
-	c, err := m.seal(s.ring, s.expiry, &p, now)
+	gen := st.gen
+	if rev := m.cfg.Revoker; st.fromCookie && rev != nil {
+		// Do not write back a session that a concurrent request (a logout
+		// in another tab) revoked while this one ran. The Revoker runs
+		// with no lock held, so what is sealed is a copy taken now: a
+		// change made meanwhile is late, and reported as such.
+		info := st.info()
+		p.Data, p.Flashes = maps.Clone(p.Data), slices.Clone(p.Flashes)
+		st.mu.Unlock()
+		err := rev.Check(st.ctx, info)
+		st.mu.Lock()
+		switch {
+		case errors.Is(err, ErrRevoked):
+			m.deleteCookie(h)
+			st.varied = true
+			return h, fmt.Errorf("%w: revoked during the request: %v", ErrRevoked, err)
+		case err != nil:
+			// The session could not be checked: it is not written back,
+			// and the cookie the browser holds stays as it is.
+			return h, fmt.Errorf("cookiesession: session not saved: %w", &checkError{err})
+		}
+	}
+	c, err := m.seal(st.ring, st.expiry, &p, now)
 	if err != nil {
 		return h, err
 	}
-	// The session as sealed is what this request sees from now on.
-	s.id, s.issuedAt, s.savedAt, s.deadline = id, issuedAt, savedAt, deadline
+	if st.gen == gen {
+		// The session as sealed is what this request sees from now on.
+		st.id, st.issuedAt, st.savedAt, st.deadline = id, issuedAt, savedAt, deadline
+	}
 	h.Add("Set-Cookie", c)
 	h.Set("Vary", "Cookie")
 	h.Set("Cache-Control", "no-store")
-	s.varied = true
+	st.varied = true
 	return h, nil
 }
 

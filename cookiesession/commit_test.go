@@ -89,3 +89,31 @@ func TestCommitKeepsCookiesValidElsewhere(t *testing.T) {
 		t.Error("the kept cookie does not open on an instance holding its key")
 	}
 }
+
+// TestCommitAcrossSkewedClocks: a session issued by an instance whose
+// clock is ahead (within ClockSkew) and changed on one whose clock is
+// behind is saved no earlier than it was issued, so that every instance
+// opens it (issued <= saved, as docs/FORMAT.md requires).
+func TestCommitAcrossSkewedClocks(t *testing.T) {
+	t.Parallel()
+	ring := newRing(t, newKey(t))
+	ahead, onTime := newFakeClock(), newFakeClock()
+	ahead.Advance(time.Second)
+	a := newManager(t, cookiesession.Config{Keys: ring, Clock: ahead.Now, ClockSkew: 2 * time.Second})
+	b := newManager(t, cookiesession.Config{Keys: ring, Clock: onTime.Now, ClockSkew: 2 * time.Second})
+	v := a.seed(map[string]any{"user": "ann"}) // log in on A
+	s := b.load(v)                             // the next request reaches B
+	_ = s.Set("cart", 1)
+	v = b.save(s)
+	for name, m := range map[string]*harness{"A": a, "B": b} {
+		got := m.load(v)
+		if !got.Has("cart") {
+			t.Errorf("instance %s does not open the cookie B saved", name)
+		}
+		if i := got.Info(); i.SavedAt.Before(i.IssuedAt) {
+			t.Errorf("saved %v before issued %v", i.SavedAt, i.IssuedAt)
+		}
+	}
+	a.wantErrors()
+	b.wantErrors()
+}

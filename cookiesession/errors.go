@@ -42,8 +42,10 @@ var (
 // Errors returned by Commit and Save, and reported by Handler.
 var (
 	// ErrTooLarge: the sealed session does not fit in one cookie. No
-	// Set-Cookie is sent, so the browser keeps its previous cookie. The
-	// error is a [*TooLargeError].
+	// Set-Cookie is sent, so the browser keeps its previous cookie; the
+	// error is then a [*TooLargeError]. Set and the other storing
+	// functions return it, changing nothing, for a value that alone is
+	// larger than any cookie.
 	ErrTooLarge = errors.New("cookiesession: session too large for a cookie")
 	// ErrLateChange: the handler changed the session after the response
 	// headers were written, or hijacked the connection with a change that

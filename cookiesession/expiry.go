@@ -140,6 +140,14 @@ func addSat(a, b int64) int64 {
 	return s
 }
 
+// subSat returns a-b, saturating as addSat does.
+func subSat(a, b int64) int64 {
+	if b == math.MinInt64 {
+		return addSat(addSat(a, math.MaxInt64), 1)
+	}
+	return addSat(a, -b)
+}
+
 // unixNano is t as Unix nanoseconds, saturating outside the years
 // 1678–2262 that int64 nanoseconds cover.
 func unixNano(t time.Time) int64 {

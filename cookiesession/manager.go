@@ -186,7 +186,7 @@ func (m *Manager) newSession(ctx context.Context, cookies []*http.Cookie) *Sessi
 			st.plausible = true
 		}
 	}
-	return &Session{st}
+	return wrap(st)
 }
 
 // plausible reports, without cryptography, whether v can be a session
@@ -248,7 +248,10 @@ func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string
 	}
 	if m.cfg.Revoker != nil {
 		if err := m.cfg.Revoker.Check(ctx, p.info()); err != nil {
-			return nil, false, fmt.Errorf("%w: %v", ErrRevoked, err)
+			if errors.Is(err, ErrRevoked) {
+				return nil, false, err
+			}
+			return nil, false, &checkError{err}
 		}
 	}
 	return p, opened.Reseal, nil
@@ -259,8 +262,20 @@ func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string
 // clock is ahead), so that the response must leave it alone. Tampered,
 // malformed, expired and revoked cookies are dead everywhere.
 func mayLiveElsewhere(err error) bool {
-	return crypto.ReasonOf(err) == crypto.ReasonUnknownKey || err == errFuture || errors.Is(err, errNoKeyring)
+	var ce *checkError
+	return crypto.ReasonOf(err) == crypto.ReasonUnknownKey || err == errFuture || errors.Is(err, errNoKeyring) || errors.As(err, &ce)
 }
+
+// checkError is a Revoker.Check failure other than a revocation (a store
+// that is down or slow): the session is not used for this request, and
+// its cookie is kept.
+type checkError struct{ err error }
+
+func (e *checkError) Error() string {
+	return "cookiesession: Revoker.Check failed; the session is not used for this request: " + e.err.Error()
+}
+
+func (e *checkError) Unwrap() error { return e.err }
 
 func (p *payload) info() Info {
 	return Info{
@@ -281,11 +296,12 @@ func (m *Manager) revokeUntil(e Expiry, issuedAt, now int64) int64 {
 	case expIdle:
 		w = max(w, e.value)
 	case expAbsolute:
-		w = max(w, e.value-now)
+		w = max(w, subSat(e.value, now))
 	}
-	until := addSat(addSat(now, w), 2*m.skew)
+	skew2 := addSat(m.skew, m.skew)
+	until := addSat(addSat(now, w), skew2)
 	if m.absolute > 0 {
-		until = min(until, addSat(addSat(issuedAt, m.absolute), 2*m.skew))
+		until = min(until, addSat(addSat(issuedAt, m.absolute), skew2))
 	}
 	return until
 }

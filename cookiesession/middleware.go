@@ -44,7 +44,7 @@ func FromContext(ctx context.Context) (*Session, bool) {
 func (m *Manager) FromContext(ctx context.Context) (*Session, bool) {
 	e, _ := ctx.Value(contextKey{}).(*contextEntry)
 	for ; e != nil; e = e.parent {
-		if e.s != nil && e.s.state != nil && e.s.m == m {
+		if st := e.s.state(); st != nil && st.m == m {
 			return e.s, true
 		}
 	}
@@ -74,9 +74,10 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		if !sw.committed {
 			sw.commit(http.StatusOK)
 		}
-		s.mu.Lock()
-		late, lateRead := s.gen != s.commitGen, s.lateAccess
-		s.mu.Unlock()
+		st := s.state()
+		st.mu.Lock()
+		late, lateRead := st.gen != st.commitGen, st.lateAccess
+		st.mu.Unlock()
 		if late && !sw.reported {
 			m.report(r.Context(), ErrLateChange, lateUse)
 		}
@@ -108,7 +109,7 @@ func (w *responseWriter) commit(status int) {
 	h, err := w.m.Commit(w.s, status)
 	MergeHeader(w.ResponseWriter.Header(), h)
 	if err != nil {
-		w.m.report(w.s.ctx, err, notSaved)
+		w.m.report(w.s.state().ctx, err, notSaved)
 	}
 }
 
@@ -153,14 +154,15 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		w.committed = true
 		h, err := w.m.Commit(w.s, http.StatusSwitchingProtocols)
 		MergeHeader(w.ResponseWriter.Header(), h)
+		ctx := w.s.state().ctx
 		switch {
 		case err != nil:
-			w.m.report(w.s.ctx, err, notSaved)
+			w.m.report(ctx, err, notSaved)
 		case len(h["Set-Cookie"]) > 0 && w.s.Modified():
 			// A lost renewal or re-seal is redone by the next request; a
 			// lost change or logout is not.
 			w.reported = true
-			w.m.report(w.s.ctx, fmt.Errorf("%w: the connection was hijacked, so the hijacker writes the response and its Set-Cookie is not sent", ErrLateChange), lateUse)
+			w.m.report(ctx, fmt.Errorf("%w: the connection was hijacked, so the hijacker writes the response and its Set-Cookie is not sent", ErrLateChange), lateUse)
 		}
 	}
 	return http.NewResponseController(w.ResponseWriter).Hijack()

@@ -393,6 +393,16 @@ func TestOversizeRefused(t *testing.T) {
 			}
 			old := h.seed(map[string]any{"foo": "bar"})
 
+			// A value too large for any cookie is refused at once.
+			if tc.size > crypto.MaxPlaintext {
+				s := h.load(old)
+				if err := s.Set("big", randomText(tc.size)); !errors.Is(err, cookiesession.ErrTooLarge) || s.Has("big") {
+					t.Errorf("Set of %d bytes = %v, Has %v; want ErrTooLarge and no change", tc.size, err, s.Has("big"))
+				}
+				wantString(t, s, "foo", "bar")
+				return
+			}
+
 			// Header-level: Commit returns the error.
 			s := h.load(old)
 			if err := s.Set("big", randomText(tc.size)); err != nil {

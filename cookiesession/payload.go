@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/big"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -102,14 +104,18 @@ var buildModes = sync.OnceFunc(func() {
 // that would not come back: values a reader of docs/FORMAT.md must reject
 // (checkValue), values that do not decode back into v's own type, and the
 // values checkStorable catches before encoding (cycles, which would crash
-// the encoder, and types that would be stored as something else).
+// the encoder, and types that would be stored as something else). A value
+// too large for any cookie is refused with ErrTooLarge.
 func encodeValue(v any) (cbor.RawMessage, error) {
 	if err := checkStorable(v); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrEncode, err)
+		return nil, err
 	}
 	b, err := encMode.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrEncode, err)
+	}
+	if len(b) > crypto.MaxPlaintext {
+		return nil, errValueTooLarge
 	}
 	if err := checkValue(b); err != nil {
 		return nil, fmt.Errorf("%w: not a storable value (integers must fit int64, no NaN or infinity, at most %d nested levels, no tags)", ErrEncode, valueNesting)
@@ -122,27 +128,27 @@ func encodeValue(v any) (cbor.RawMessage, error) {
 	return b, nil
 }
 
+// errValueTooLarge refuses a value whose encoding exceeds what any cookie
+// can hold.
+var errValueTooLarge = fmt.Errorf("%w: the value alone encodes to more than %d bytes", ErrTooLarge, crypto.MaxPlaintext)
+
 // Bounds of checkStorable's walk. Containers deeper than valueNesting
-// cannot be stored anyway; pointer and interface hops between them are
-// bounded apart, so that a cycle through pointers alone is caught too; and
-// the number of values visited is bounded, so that a value sharing its
-// parts many times over (a DAG that would encode to gigabytes) costs
-// bounded time. Every visited value encodes to at least one byte, bar a
-// zero field left out by omitempty, so the budget is far above what fits a
+// cannot be stored; pointer and interface hops between them are bounded
+// apart, so that a cycle through pointers alone is caught too; and the
+// bytes the value must encode to at the least (a byte per scalar, element
+// and pair, and the content of every string) are counted as the walk
+// goes, so that a value sharing its parts many times over, which would
+// encode to gigabytes, costs no more than walking a value that fits a
 // cookie.
-const (
-	maxHops   = 64
-	maxVisits = 1 << 20
-)
+const maxHops = 64
 
 var (
-	typeBigInt       = reflect.TypeFor[big.Int]()
-	typeTime         = reflect.TypeFor[time.Time]()
-	typeMarshaler    = reflect.TypeFor[cbor.Marshaler]()
-	typeBinaryMarsh  = reflect.TypeFor[encoding.BinaryMarshaler]()
-	typeRawMessage   = reflect.TypeFor[cbor.RawMessage]()
-	errTooDeep       = fmt.Errorf("nests deeper than %d levels, or holds a cycle", valueNesting)
-	errTooManyValues = fmt.Errorf("holds more than %d values", maxVisits)
+	typeBigInt      = reflect.TypeFor[big.Int]()
+	typeTime        = reflect.TypeFor[time.Time]()
+	typeMarshaler   = reflect.TypeFor[cbor.Marshaler]()
+	typeBinaryMarsh = reflect.TypeFor[encoding.BinaryMarshaler]()
+	typeRawMessage  = reflect.TypeFor[cbor.RawMessage]()
+	errTooDeep      = fmt.Errorf("%w: nests deeper than %d levels, or holds a cycle", ErrEncode, valueNesting)
 )
 
 // checkStorable walks v as the encoder will, before it does: a value that
@@ -152,46 +158,67 @@ var (
 // fits int64, a tag otherwise) and a struct with fields but none that
 // encode (stored as an empty map, its contents lost).
 func checkStorable(v any) error {
-	visits := 0
-	return walkStorable(reflect.ValueOf(v), 0, 0, &visits)
+	w := walker{budget: crypto.MaxPlaintext}
+	return w.walk(reflect.ValueOf(v), 0, 0)
 }
 
-func walkStorable(v reflect.Value, depth, hops int, visits *int) error {
-	if !v.IsValid() {
-		return nil
+// walker walks a value as the encoder would.
+type walker struct {
+	budget int // bytes the value may still need
+}
+
+// spend takes n bytes from the budget.
+func (w *walker) spend(n int) error {
+	if w.budget -= n; w.budget < 0 {
+		return errValueTooLarge
 	}
-	if *visits++; *visits > maxVisits {
-		return errTooManyValues
+	return nil
+}
+
+func (w *walker) walk(v reflect.Value, depth, hops int) error {
+	if !v.IsValid() {
+		return w.spend(1) // nil: null
 	}
 	t := v.Type()
 	if t == typeBigInt || (t.Kind() == reflect.Pointer && t.Elem() == typeBigInt) {
-		return fmt.Errorf("a math/big.Int is not stored as such: store its text (Int.String) or bytes")
+		return fmt.Errorf("%w: a math/big.Int is not stored as such: store its text (Int.String) or bytes", ErrEncode)
 	}
 	switch t {
 	case typeTime, typeRawMessage:
-		return nil
+		return w.spend(1)
 	}
 	if t.Implements(typeMarshaler) || t.Implements(typeBinaryMarsh) {
-		return nil // the type encodes itself
+		return w.spend(1) // the type encodes itself
 	}
 	switch t.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
-			return nil
+			return w.spend(1)
 		}
 		if hops >= maxHops {
 			return errTooDeep
 		}
-		return walkStorable(v.Elem(), depth, hops+1, visits)
+		return w.walk(v.Elem(), depth, hops+1)
+	case reflect.String:
+		return w.spend(1 + v.Len())
+	case reflect.Slice, reflect.Map:
+		if v.IsNil() {
+			return w.spend(1) // encoded as null: no level
+		}
+	}
+	switch t.Kind() {
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
-			return nil // a byte string
+			return w.spend(1 + v.Len()) // a byte string
 		}
 		if depth >= valueNesting {
 			return errTooDeep
 		}
+		if err := w.spend(1 + v.Len()); err != nil {
+			return err
+		}
 		for i := range v.Len() {
-			if err := walkStorable(v.Index(i), depth+1, 0, visits); err != nil {
+			if err := w.walk(v.Index(i), depth+1, 0); err != nil {
 				return err
 			}
 		}
@@ -199,68 +226,177 @@ func walkStorable(v reflect.Value, depth, hops int, visits *int) error {
 		if depth >= valueNesting {
 			return errTooDeep
 		}
+		if err := w.spend(1 + v.Len()); err != nil {
+			return err
+		}
 		for it := v.MapRange(); it.Next(); {
-			if err := walkStorable(it.Key(), depth+1, 0, visits); err != nil {
+			if err := w.walk(it.Key(), depth+1, 0); err != nil {
 				return err
 			}
-			if err := walkStorable(it.Value(), depth+1, 0, visits); err != nil {
+			if err := w.walk(it.Value(), depth+1, 0); err != nil {
 				return err
 			}
 		}
 	case reflect.Struct:
+		fields := encodedFields(t)
+		if len(fields) == 0 && t.NumField() > 0 {
+			return fmt.Errorf("%w: %v has no exported fields: it would be stored as an empty map and lose its contents", ErrEncode, t)
+		}
 		if depth >= valueNesting {
 			return errTooDeep
 		}
-		n, err := walkFields(v, depth, 0, visits)
-		if err != nil {
+		if err := w.spend(1 + len(fields)); err != nil {
 			return err
 		}
-		if n == 0 && t.NumField() > 0 {
-			return fmt.Errorf("%v has no exported fields: it would be stored as an empty map and lose its contents", t)
+		for _, idx := range fields {
+			fv, ok := fieldByIndex(v, idx)
+			if !ok {
+				continue // inside a nil embedded pointer: not encoded
+			}
+			if err := w.walk(fv, depth+1, 0); err != nil {
+				return err
+			}
 		}
+	default:
+		return w.spend(1)
 	}
 	return nil
 }
 
-// walkFields walks the fields of struct v that the encoder writes into
-// v's map, at depth: exported ones, and the fields of embedded structs,
-// which join v's map, unless tagged "-". It returns how many there are.
-// embedded counts the embedded structs followed to get here.
-func walkFields(v reflect.Value, depth, embedded int, visits *int) (int, error) {
-	t := v.Type()
-	encoded := 0
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if f.Tag.Get("cbor") == "-" {
-			continue
-		}
-		fv := v.Field(i)
-		if name, _, _ := strings.Cut(f.Tag.Get("cbor"), ","); f.Anonymous && name == "" {
-			for fv.Kind() == reflect.Pointer && !fv.IsNil() {
-				fv = fv.Elem()
+// fieldByIndex returns the field at the index path idx, following embedded
+// pointers, and false if one of them is nil, as the encoder does.
+func fieldByIndex(v reflect.Value, idx []int) (reflect.Value, bool) {
+	for i, n := range idx {
+		if i > 0 {
+			if v.Kind() == reflect.Pointer {
+				if v.IsNil() {
+					return reflect.Value{}, false
+				}
+				v = v.Elem()
 			}
-			if fv.Kind() == reflect.Struct {
-				if embedded >= maxHops {
-					return 0, errTooDeep
-				}
-				n, err := walkFields(fv, depth, embedded+1, visits)
-				if err != nil {
-					return 0, err
-				}
-				encoded += n
+		}
+		v = v.Field(n)
+	}
+	return v, true
+}
+
+// encodedFields returns the index paths of the fields the CBOR encoder
+// writes for struct type t, following the rules it shares with
+// encoding/json: exported fields, and the fields of embedded structs (even
+// of unexported types) promoted into t, breadth first, unless a field is
+// tagged "-" (the cbor tag, or else the json tag) or is hidden by a field
+// of the same name at a shallower depth, or by a tagged one at the same
+// depth; an embedded struct with a name in its tag is a field like any
+// other. Results are cached per type.
+func encodedFields(t reflect.Type) [][]int {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.([][]int)
+	}
+	type candidate struct {
+		name     string
+		keyAsInt bool
+		idx      []int
+		tagged   bool
+	}
+	var found []candidate
+	type level struct {
+		t   reflect.Type
+		idx []int
+	}
+	next := []level{{t, nil}}
+	visited := map[reflect.Type]bool{}
+	for len(next) > 0 {
+		current := next
+		next = nil
+		count := map[reflect.Type]int{}
+		for _, l := range current {
+			count[l.t]++
+		}
+		for _, l := range current {
+			// A type embedded twice at one depth is ambiguous: neither
+			// copy's fields are promoted. A type met at a shallower depth
+			// is not walked again.
+			if count[l.t] > 1 || visited[l.t] {
 				continue
 			}
-		}
-		if !f.IsExported() {
-			continue
-		}
-		encoded++
-		if err := walkStorable(fv, depth+1, 0, visits); err != nil {
-			return 0, err
+			visited[l.t] = true
+			for i := range l.t.NumField() {
+				f := l.t.Field(i)
+				ft := f.Type
+				for ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+				}
+				if !f.IsExported() && !(f.Anonymous && ft.Kind() == reflect.Struct) {
+					continue
+				}
+				tag, ok := f.Tag.Lookup("cbor")
+				if !ok || tag == "" {
+					tag = f.Tag.Get("json")
+				}
+				if tag == "-" {
+					continue
+				}
+				name, opts, _ := strings.Cut(tag, ",")
+				idx := append(slices.Clone(l.idx), i)
+				if f.Anonymous && ft.Kind() == reflect.Struct && name == "" {
+					next = append(next, level{ft, idx})
+					continue
+				}
+				c := candidate{name: name, idx: idx, tagged: tag != ""}
+				if c.name == "" {
+					c.name = f.Name
+				}
+				for o := range strings.SplitSeq(opts, ",") {
+					if o == "keyasint" {
+						c.keyAsInt = true
+						if n, err := strconv.Atoi(c.name); err == nil {
+							c.name = strconv.Itoa(n)
+						}
+					}
+				}
+				found = append(found, c)
+			}
 		}
 	}
-	return encoded, nil
+	// Of the fields sharing a name, the shallowest wins, then a tagged
+	// one at that depth; a tie hides them all.
+	slices.SortStableFunc(found, func(a, b candidate) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		if a.keyAsInt != b.keyAsInt {
+			if a.keyAsInt {
+				return -1
+			}
+			return 1
+		}
+		if c := len(a.idx) - len(b.idx); c != 0 {
+			return c
+		}
+		if a.tagged != b.tagged {
+			if a.tagged {
+				return -1
+			}
+			return 1
+		}
+		return slices.Compare(a.idx, b.idx)
+	})
+	var fields [][]int
+	for i := 0; i < len(found); {
+		j := i + 1
+		for j < len(found) && found[j].name == found[i].name && found[j].keyAsInt == found[i].keyAsInt {
+			j++
+		}
+		if j == i+1 || len(found[i].idx) < len(found[i+1].idx) || (found[i].tagged && !found[i+1].tagged) {
+			fields = append(fields, found[i].idx)
+		}
+		i = j
+	}
+	fieldCache.Store(t, fields)
+	return fields
 }
+
+var fieldCache sync.Map // reflect.Type → [][]int
 
 // checkText refuses a key or subject that is not valid UTF-8, which CBOR
 // text must be, so that storing it cannot make the whole session

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,7 +57,6 @@ func TestSetRefusesUnstorable(t *testing.T) {
 		{"slice containing itself", cyclicSlice},
 		{"struct pointing to itself", loop},
 		{"pointer to itself", pl},
-		{"embedded struct pointing to itself", emb},
 		{"linked list 1000 deep", deep},
 		{"nesting of 7 levels", [][][][][][][]int{{{{{{{1}}}}}}}},
 		{"uint64 above int64", uint64(1 << 63)},
@@ -67,6 +67,19 @@ func TestSetRefusesUnstorable(t *testing.T) {
 		{"big.Int by value", *big.NewInt(5)},
 		{"struct with no exported fields", private{1, 2}},
 		{"struct with every field skipped", allSkipped{A: 1, b: 2}},
+		{"struct whose only field is json:\"-\"", struct {
+			A int `json:"-"`
+		}{1}},
+		{"cycle through a tagged unexported embedded struct", func() any {
+			type meta struct{ Parent any }
+			type page struct {
+				Title string
+				meta  `cbor:"meta"`
+			}
+			p := &page{Title: "t"}
+			p.meta.Parent = p
+			return p
+		}()},
 		{"NaN", math.NaN()},
 		{"infinity", math.Inf(1)},
 		{"raw CBOR with a duplicate key", cbor.RawMessage{0xa2, 0x61, 'a', 0x01, 0x61, 'a', 0x02}},
@@ -111,10 +124,20 @@ func TestSetAcceptsStorable(t *testing.T) {
 	}
 	type marker struct{}
 	when := time.Date(2026, 11, 25, 12, 0, 0, 123456789, time.UTC)
+	emb := &embedded{A: 1}
+	emb.embedded = emb // not encoded: the encoder does not promote a type into itself
+	type meta struct{ Parent *meta }
+	type tagged struct {
+		meta  `cbor:"meta"` // an unexported embedded type with a name: a field like any other
+		Title string
+	}
 	tests := []struct {
 		name  string
 		value any
 	}{
+		{"embedded struct pointing to itself", emb},
+		{"tagged unexported embedded struct", tagged{meta{&meta{}}, "t"}},
+		{"nil slices at the depth limit", [][][][][]map[string][]int{{{{{{"a": nil}}}}}}},
 		{"largest int64 as uint64", uint64(math.MaxInt64)},
 		{"smallest int64", int64(math.MinInt64)},
 		{"empty struct", marker{}},
@@ -210,4 +233,26 @@ func longerFloats(f float64, n int) [][]byte {
 		out = append(out, []byte{0xfb, byte(b >> 56), byte(b >> 48), byte(b >> 40), byte(b >> 32), byte(b >> 24), byte(b >> 16), byte(b >> 8), byte(b)})
 	}
 	return out
+}
+
+// TestSetRefusesHugeValuesQuickly: a value that shares its parts many
+// times over, small in memory but gigabytes once encoded, is refused with
+// ErrTooLarge before the encoder runs.
+func TestSetRefusesHugeValuesQuickly(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", 20000)
+	shared := make([]string, 50000)
+	for i := range shared {
+		shared[i] = big
+	}
+	h := newManager(t, cookiesession.Config{})
+	s := h.load()
+	start := time.Now()
+	if err := s.Set("k", shared); !errors.Is(err, cookiesession.ErrTooLarge) {
+		t.Errorf("Set(50,000 × 20 kB) = %v, want ErrTooLarge", err)
+	}
+	// A generous bound, far below the seconds and gigabytes encoding takes.
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("refusing took %v", d)
+	}
 }

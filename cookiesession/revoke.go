@@ -2,7 +2,7 @@ package cookiesession
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -28,11 +28,16 @@ type Info struct {
 // one session, or of all of a user's sessions, before their deadline.
 //
 // Check is called for every session that opens, after authentication and
-// expiry checks; a non-nil error rejects the session (reported as
-// ErrRevoked, and the request continues with a fresh session). Use it for a
-// per-subject cut-off ("log out everywhere", a password change: reject
-// sessions of that subject issued before a time) or a deny-list of session
-// IDs. Check must not use the session it is asked about: it has its Info.
+// expiry checks. It returns nil to accept the session, and an error
+// matching [ErrRevoked] (wrap it: fmt.Errorf("%w: ...", ErrRevoked)) to
+// reject it as revoked: the request continues with a fresh session, and
+// the response deletes the cookie. Any other error means the check could
+// not be made (a store that is down or slow): the session is not used for
+// this request, but its cookie is kept, since it may well be valid; to
+// fail open instead, return nil. Use Check for a per-subject cut-off ("log
+// out everywhere", a password change: reject sessions of that subject
+// issued before a time) or a deny-list of session IDs. Check must not use
+// the session it is asked about: it has its Info.
 //
 // Revoke is called when Session.Flush or Session.CycleKey ends a session
 // that came from a cookie, with that session's Info and until: Check must
@@ -61,8 +66,9 @@ type Revoker interface {
 	Revoke(ctx context.Context, info Info, until time.Time) error
 }
 
-// ErrDenied is the error DenyList.Check returns for a revoked session.
-var ErrDenied = errors.New("cookiesession: session is on the deny list")
+// ErrDenied is the error DenyList.Check returns for a revoked session. It
+// matches ErrRevoked.
+var ErrDenied = fmt.Errorf("%w: the session is on the deny list", ErrRevoked)
 
 // A DenyList is an in-memory [Revoker] for a single process: it remembers
 // revoked session IDs until the time Revoke is given, and per-subject

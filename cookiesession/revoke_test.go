@@ -3,6 +3,7 @@ package cookiesession_test
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -125,6 +126,7 @@ func TestRevokeUntil(t *testing.T) {
 		{"earlier ExpiresAt", cookiesession.Config{Lifetime: time.Hour}, cookiesession.ExpiresAt(t0.Add(20 * time.Minute)), time.Hour},
 		{"AbsoluteLifetime", cookiesession.Config{Lifetime: time.Hour, AbsoluteLifetime: 30 * time.Minute, ClockSkew: skew}, cookiesession.Expiry{}, 20*time.Minute + 2*skew},
 		{"AbsoluteLifetime longer", cookiesession.Config{Lifetime: time.Hour, AbsoluteLifetime: 8 * time.Hour}, cookiesession.Expiry{}, time.Hour},
+		{"huge ClockSkew saturates", cookiesession.Config{Lifetime: math.MaxInt64, ClockSkew: math.MaxInt64 / 2}, cookiesession.Expiry{}, -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,10 +149,145 @@ func TestRevokeUntil(t *testing.T) {
 				}
 			}
 			want := h.now().Add(tt.want)
+			if tt.want < 0 {
+				want = time.Unix(0, math.MaxInt64) // saturated, never wrapped into the past
+			}
 			if len(rev.until) != 2 || !rev.until[0].Equal(want) || !rev.until[1].Equal(want) {
 				t.Errorf("Revoke until %v, want %v after the revocation, for Flush and CycleKey", rev.until, tt.want)
 			}
 		})
+	}
+}
+
+// TestRevokeUntilUsesTheLoadedRule: changing the session's rule before
+// ending it (Clear, SetExpiry) cannot shorten the denial: copies of the
+// cookie carry the rule it came with.
+func TestRevokeUntilUsesTheLoadedRule(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		before func(*cookiesession.Session)
+	}{
+		{"Clear", (*cookiesession.Session).Clear},
+		{"SetExpiry(DefaultExpiry)", func(s *cookiesession.Session) { s.SetExpiry(cookiesession.DefaultExpiry) }},
+		{"SetExpiry(IdleFor(1m))", func(s *cookiesession.Session) { s.SetExpiry(cookiesession.IdleFor(time.Minute)) }},
+		{"SetExpiry(ExpiresAt(zero time))", func(s *cookiesession.Session) { s.SetExpiry(cookiesession.ExpiresAt(time.Time{})) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rev := &recordingRevoker{}
+			h := newManager(t, cookiesession.Config{Lifetime: 30 * time.Minute, Revoker: rev})
+			s := h.load()
+			_ = s.Set("n", 1)
+			s.SetExpiry(cookiesession.IdleFor(24 * time.Hour))
+			v := h.save(s)
+			h.clock.Advance(time.Minute)
+			s = h.load(v)
+			tt.before(s)
+			if err := s.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if want := h.now().Add(24 * time.Hour); len(rev.until) != 1 || !rev.until[0].Equal(want) {
+				t.Errorf("Revoke until %v, want %v: the rule the cookie came with", rev.until, want)
+			}
+		})
+	}
+}
+
+// failingRevoker's Check fails as a store that is down does: not a
+// revocation.
+type failingRevoker struct {
+	mu   sync.Mutex
+	fail bool
+	deny cookiesession.DenyList
+}
+
+var errStoreDown = errors.New("revocation store: connection refused")
+
+func (r *failingRevoker) setFailing(f bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fail = f
+}
+
+func (r *failingRevoker) Check(ctx context.Context, info cookiesession.Info) error {
+	r.mu.Lock()
+	fail := r.fail
+	r.mu.Unlock()
+	if fail {
+		return errStoreDown
+	}
+	return r.deny.Check(ctx, info)
+}
+
+func (r *failingRevoker) Revoke(ctx context.Context, info cookiesession.Info, until time.Time) error {
+	return r.deny.Revoke(ctx, info, until)
+}
+
+// TestRevokerFailure: a Revoker that cannot check (its store is down) is
+// not a revocation. The session is not used for the request (crumb fails
+// closed), but the cookie is kept, not deleted: when the store is back,
+// the user is still logged in.
+func TestRevokerFailure(t *testing.T) {
+	t.Parallel()
+	rev := &failingRevoker{}
+	h := newManager(t, cookiesession.Config{Revoker: rev})
+	v := h.seed(map[string]any{"user": "ann"})
+
+	rev.setFailing(true)
+	s := h.load(v)
+	if s.Has("user") {
+		t.Error("a session that could not be checked was used")
+	}
+	if errs := h.errs.take(); len(errs) != 1 || !errors.Is(errs[0], errStoreDown) || errors.Is(errs[0], cookiesession.ErrRevoked) {
+		t.Errorf("reported %v, want the store's error, not ErrRevoked", errs)
+	}
+	noCookie(t, h.commit(s, http.StatusOK))
+
+	// Opened while the store was up, re-checked at commit while down: not
+	// written back, not deleted.
+	rev.setFailing(false)
+	s = h.load(v)
+	_ = s.Set("cart", 1)
+	rev.setFailing(true)
+	hdr, err := h.m.Commit(s, http.StatusOK)
+	if !errors.Is(err, errStoreDown) || errors.Is(err, cookiesession.ErrRevoked) {
+		t.Errorf("Commit = %v, want the store's error", err)
+	}
+	noCookie(t, hdr)
+
+	// CycleKey that cannot check starts a fresh session (no fixation).
+	rev.setFailing(false)
+	s = h.load(v)
+	_ = s.Len()
+	rev.setFailing(true)
+	if err := s.CycleKey(); !errors.Is(err, errStoreDown) {
+		t.Errorf("CycleKey = %v, want the store's error", err)
+	}
+	wantEmpty(t, s)
+
+	rev.setFailing(false)
+	wantString(t, h.load(v), "user", "ann") // still logged in
+	h.errs.take()
+}
+
+// TestCommitSealsWhatItChecked: a change made while Commit waits for the
+// Revoker (another goroutine of the request clears the session) is late;
+// the cookie carries the session as it was when Commit began, with its ID,
+// not an emptied session.
+func TestCommitSealsWhatItChecked(t *testing.T) {
+	t.Parallel()
+	rev := &reentrantRevoker{}
+	h := newManager(t, cookiesession.Config{Revoker: rev})
+	v := h.seed(map[string]any{"user": "ann"})
+	s := h.load(v)
+	id := s.ID()
+	_ = s.Set("cart", 1)
+	rev.onCheck = func() { s.Clear() }
+	c := onlyCookie(t, h.commit(s, http.StatusOK))
+	got := h.load(c.Value)
+	if got.ID() != id || !got.Has("user") || !got.Has("cart") {
+		t.Errorf("sealed ID %q keys %q; want the session as committed, ID %q", got.ID(), got.Keys(), id)
 	}
 }
 
@@ -256,10 +393,11 @@ func TestRevokeSubjectSubSecond(t *testing.T) {
 // reentrantRevoker uses the session of the request from inside its
 // methods, as an application's hook may (to log its keys, say).
 type reentrantRevoker struct {
-	mu    sync.Mutex
-	s     *cookiesession.Session
-	calls int
-	deny  cookiesession.DenyList
+	mu      sync.Mutex
+	s       *cookiesession.Session
+	calls   int
+	deny    cookiesession.DenyList
+	onCheck func() // if set, run by Check
 }
 
 func (r *reentrantRevoker) touch() {
@@ -275,6 +413,9 @@ func (r *reentrantRevoker) touch() {
 
 func (r *reentrantRevoker) Check(ctx context.Context, info cookiesession.Info) error {
 	r.touch()
+	if r.onCheck != nil {
+		r.onCheck()
+	}
 	return r.deny.Check(ctx, info)
 }
 

@@ -35,10 +35,22 @@ import (
 // ID and number of keys, never the cookie, which is a bearer credential,
 // nor the data.
 type Session struct {
-	// All state sits behind a pointer: reflection-based printers, which
-	// cannot call Session's methods on a *Session held in an unexported
-	// field, then print an address rather than the cookie and the data.
-	*state
+	// The state is captured by a closure: fmt and other reflection-based
+	// printers, which cannot call Session's methods on a Session value or
+	// on one held in an unexported field, print a func as an address in
+	// every position and never reach what it captured.
+	get func() *state
+}
+
+// wrap returns the Session of st.
+func wrap(st *state) *Session { return &Session{get: func() *state { return st }} }
+
+// state returns the session's state, or nil for a nil Session.
+func (s *Session) state() *state {
+	if s == nil || s.get == nil {
+		return nil
+	}
+	return s.get()
 }
 
 // state is a Session's state.
@@ -65,10 +77,13 @@ type state struct {
 	savedAt  int64
 	deadline int64 // as sealed in the incoming cookie, or by this request's save
 	expiry   Expiry
-	subject  string
-	data     map[string]cbor.RawMessage
-	value    cbor.RawMessage
-	flashes  []cbor.RawMessage
+	// loadedExpiry is the rule the cookie came with, which copies of it
+	// share whatever this request sets.
+	loadedExpiry Expiry
+	subject      string
+	data         map[string]cbor.RawMessage
+	value        cbor.RawMessage
+	flashes      []cbor.RawMessage
 
 	fromCookie bool // id, issuedAt, savedAt and deadline came from a valid cookie
 	reseal     bool // the cookie was sealed under a non-primary key
@@ -111,6 +126,7 @@ func (s *state) load() {
 			if p.Expiry != nil {
 				s.expiry, _ = p.Expiry.expiry()
 			}
+			s.loadedExpiry = s.expiry
 			s.subject, s.data, s.value, s.flashes = p.Subject, p.Data, p.Value, p.Flashes
 			s.fromCookie, s.reseal = true, reseal
 		}
@@ -126,18 +142,19 @@ func (s *state) load() {
 }
 
 // use opens the session if needed, locks it and marks it accessed. It
-// reports false, locking nothing, for a nil session. Callers unlock.
-func (s *Session) use() bool {
-	if s == nil || s.state == nil {
-		return false
+// returns nil, locking nothing, for a nil session. Callers unlock st.mu.
+func (s *Session) use() *state {
+	st := s.state()
+	if st == nil {
+		return nil
 	}
-	s.load()
-	s.mu.Lock()
-	if s.committed && !s.varied && s.carried {
-		s.lateAccess = true
+	st.load()
+	st.mu.Lock()
+	if st.committed && !st.varied && st.carried {
+		st.lateAccess = true
 	}
-	s.accessed = true
-	return true
+	st.accessed = true
+	return st
 }
 
 // change marks the session modified. Callers hold s.mu.
@@ -161,33 +178,36 @@ func (s *state) empty() bool {
 // custom expiry and no unopened cookie that may be valid. It never opens the
 // cookie and does not mark the session accessed.
 func (s *Session) IsEmpty() bool {
-	if s == nil || s.state == nil {
+	st := s.state()
+	if st == nil {
 		return true
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.empty()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.empty()
 }
 
 // Accessed reports whether the session has been used in this request.
 func (s *Session) Accessed() bool {
-	if s == nil || s.state == nil {
+	st := s.state()
+	if st == nil {
 		return false
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.accessed
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.accessed
 }
 
 // Modified reports whether the session has changed in this request, so that
 // the response will carry a new cookie.
 func (s *Session) Modified() bool {
-	if s == nil || s.state == nil {
+	st := s.state()
+	if st == nil {
 		return false
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.modified
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.modified
 }
 
 // MarkModified makes the response carry a freshly sealed cookie, as
@@ -197,11 +217,12 @@ func (s *Session) Modified() bool {
 // session modified). MarkModified is for forcing a save, such as to renew
 // an idle window.
 func (s *Session) MarkModified() {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return
 	}
-	defer s.mu.Unlock()
-	s.change()
+	defer st.mu.Unlock()
+	st.change()
 }
 
 // ID returns the session's ID: 22 URL-safe characters (128 random bits)
@@ -210,11 +231,12 @@ func (s *Session) MarkModified() {
 // value, and a client cannot choose it. A session never saved has no ID
 // (""). Reading it opens the session.
 func (s *Session) ID() string {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return ""
 	}
-	defer s.mu.Unlock()
-	return encodeID(s.id)
+	defer st.mu.Unlock()
+	return encodeID(st.id)
 }
 
 func encodeID(id []byte) string { return base64.RawURLEncoding.EncodeToString(id) }
@@ -222,11 +244,12 @@ func encodeID(id []byte) string { return base64.RawURLEncoding.EncodeToString(id
 // Info returns the session's ID, subject and times. For a session not yet
 // saved, the times are zero. It opens the session.
 func (s *Session) Info() Info {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return Info{}
 	}
-	defer s.mu.Unlock()
-	return s.info()
+	defer st.mu.Unlock()
+	return st.info()
 }
 
 func (s *state) info() Info {
@@ -239,11 +262,12 @@ func (s *state) info() Info {
 
 // Subject returns what SetSubject stored.
 func (s *Session) Subject() string {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return ""
 	}
-	defer s.mu.Unlock()
-	return s.subject
+	defer st.mu.Unlock()
+	return st.subject
 }
 
 // SetSubject records who the session belongs to, typically a user ID at
@@ -251,16 +275,17 @@ func (s *Session) Subject() string {
 // application can end all of one user's sessions. It returns an error
 // matching [ErrEncode], and changes nothing, if subject is not valid UTF-8.
 func (s *Session) SetSubject(subject string) error {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return ErrNoSession
 	}
-	defer s.mu.Unlock()
+	defer st.mu.Unlock()
 	if err := checkText("subject", subject); err != nil {
 		return err
 	}
-	if s.subject != subject {
-		s.subject = subject
-		s.change()
+	if st.subject != subject {
+		st.subject = subject
+		st.change()
 	}
 	return nil
 }
@@ -268,25 +293,26 @@ func (s *Session) SetSubject(subject string) error {
 // Set stores value under key (Django's s[key] = value) and marks the
 // session modified, even if the value is unchanged. The value is encoded
 // at once: Set returns an error matching [ErrEncode], and changes nothing,
-// if it cannot be stored (see ErrEncode), or if key is not valid UTF-8.
+// if it cannot be stored (see ErrEncode), or if key is not valid UTF-8;
+// one matching [ErrTooLarge] if it is too large for any cookie.
 func (s *Session) Set(key string, value any) error {
-	if s == nil || s.state == nil {
+	if s.state() == nil {
 		return ErrNoSession
 	}
 	raw, err := encodeValue(value)
 	if err == nil {
 		err = checkText("key", key)
 	}
-	s.use()
-	defer s.mu.Unlock()
+	st := s.use()
+	defer st.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	if s.data == nil {
-		s.data = make(map[string]cbor.RawMessage)
+	if st.data == nil {
+		st.data = make(map[string]cbor.RawMessage)
 	}
-	s.data[key] = raw
-	s.change()
+	st.data[key] = raw
+	st.change()
 	return nil
 }
 
@@ -294,7 +320,7 @@ func (s *Session) Set(key string, value any) error {
 // session modified, even when values is empty. If any value cannot be
 // encoded, nothing is stored.
 func (s *Session) Update(values map[string]any) error {
-	if s == nil || s.state == nil {
+	if s.state() == nil {
 		return ErrNoSession
 	}
 	raws := make(map[string]cbor.RawMessage, len(values))
@@ -309,60 +335,64 @@ func (s *Session) Update(values map[string]any) error {
 		}
 		raws[k] = raw
 	}
-	s.use()
-	defer s.mu.Unlock()
+	st := s.use()
+	defer st.mu.Unlock()
 	if firstErr != nil {
 		return firstErr
 	}
-	if s.data == nil && len(raws) > 0 {
-		s.data = make(map[string]cbor.RawMessage, len(raws))
+	if st.data == nil && len(raws) > 0 {
+		st.data = make(map[string]cbor.RawMessage, len(raws))
 	}
-	maps.Copy(s.data, raws)
-	s.change()
+	maps.Copy(st.data, raws)
+	st.change()
 	return nil
 }
 
 // Delete removes key (Django's del s[key]) and reports whether it was
 // there. The session is marked modified only if it was.
 func (s *Session) Delete(key string) bool {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return false
 	}
-	defer s.mu.Unlock()
-	if _, ok := s.data[key]; !ok {
+	defer st.mu.Unlock()
+	if _, ok := st.data[key]; !ok {
 		return false
 	}
-	delete(s.data, key)
-	s.change()
+	delete(st.data, key)
+	st.change()
 	return true
 }
 
 // Has reports whether key is set (Django's key in s).
 func (s *Session) Has(key string) bool {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return false
 	}
-	defer s.mu.Unlock()
-	_, ok := s.data[key]
+	defer st.mu.Unlock()
+	_, ok := st.data[key]
 	return ok
 }
 
 // Len returns the number of keys.
 func (s *Session) Len() int {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return 0
 	}
-	defer s.mu.Unlock()
-	return len(s.data)
+	defer st.mu.Unlock()
+	return len(st.data)
 }
 
 // Keys returns the keys, sorted.
 func (s *Session) Keys() []string {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return nil
 	}
-	defer s.mu.Unlock()
-	return slices.Sorted(maps.Keys(s.data))
+	defer st.mu.Unlock()
+	return slices.Sorted(maps.Keys(st.data))
 }
 
 // Values returns the values in key order, each decoded into Go's generic
@@ -389,11 +419,12 @@ func (s *Session) Items() (map[string]any, error) {
 }
 
 func (s *Session) items() (map[string]any, []string, error) {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return nil, nil, ErrNoSession
 	}
-	data := maps.Clone(s.data)
-	s.mu.Unlock()
+	data := maps.Clone(st.data)
+	st.mu.Unlock()
 	keys := slices.Sorted(maps.Keys(data))
 	items := make(map[string]any, len(keys))
 	for _, k := range keys {
@@ -410,16 +441,25 @@ func (s *Session) items() (map[string]any, []string, error) {
 // custom expiry, keeping the ID (Django's clear). The emptied session is
 // saved, not deleted, so its ID lives on; use Flush to end a session.
 func (s *Session) Clear() {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return
 	}
-	defer s.mu.Unlock()
-	s.clear()
-	s.change()
+	defer st.mu.Unlock()
+	st.clear()
+	st.change()
 }
 
 func (s *state) clear() {
 	s.data, s.value, s.flashes, s.subject, s.expiry = nil, nil, nil, "", DefaultExpiry
+}
+
+// revokeUntil returns how long a Revoker must deny the session's ID if it
+// ends now: see Manager.revokeUntil. The rule the cookie came with counts
+// as much as the current one, so that changing the rule (Clear, SetExpiry)
+// before the end cannot shorten the denial. Callers hold s.mu.
+func (s *state) revokeUntil(now int64) int64 {
+	return max(s.m.revokeUntil(s.expiry, s.issuedAt, now), s.m.revokeUntil(s.loadedExpiry, s.issuedAt, now))
 }
 
 // Flush ends the session, as at logout (Django's flush): it clears
@@ -430,21 +470,22 @@ func (s *state) clear() {
 // as with every stateless cookie. The error is the Revoker's; the session
 // is flushed either way.
 func (s *Session) Flush() error {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return ErrNoSession
 	}
-	rev := s.m.cfg.Revoker
-	revoke := rev != nil && s.fromCookie
-	info := s.info()
-	until := s.m.revokeUntil(s.expiry, s.issuedAt, unixNano(s.m.now()))
-	s.clear()
-	s.id, s.fromCookie, s.reseal, s.flushed = nil, false, false, true
-	s.change()
-	s.mu.Unlock()
+	rev := st.m.cfg.Revoker
+	revoke := rev != nil && st.fromCookie
+	info := st.info()
+	until := st.revokeUntil(unixNano(st.m.now()))
+	st.clear()
+	st.id, st.fromCookie, st.reseal, st.flushed = nil, false, false, true
+	st.change()
+	st.mu.Unlock()
 	if !revoke {
 		return nil
 	}
-	return rev.Revoke(s.ctx, info, time.Unix(0, until))
+	return rev.Revoke(st.ctx, info, time.Unix(0, until))
 }
 
 // CycleKey gives the session a new ID and issue time, keeping its data and
@@ -456,27 +497,29 @@ func (s *Session) Flush() error {
 // stops working; the error is then the Revoker's, and the key is cycled
 // either way. But first the session is checked again, as it is about to be
 // re-issued (its ID and subject, issued now): if a concurrent request
-// revoked its ID meanwhile (a logout in another tab), its contents are not
-// carried into a new ID. The session is then emptied, as a revoked cookie
-// gives an empty session, and CycleKey returns an error matching
-// [ErrRevoked]; what the handler stores next starts a fresh session. A
-// per-subject cut-off set before the call does not stop it: "log out
-// everywhere else" is RevokeSubject(subject, now) followed by CycleKey.
+// revoked its ID meanwhile (a logout in another tab), or the check itself
+// fails, its contents are not carried into a new ID. The session is then
+// emptied, as a revoked cookie gives an empty session, and CycleKey
+// returns the error (matching [ErrRevoked] for a revocation); what the
+// handler stores next starts a fresh session. A per-subject cut-off set
+// before the call does not stop it: "log out everywhere else" is
+// RevokeSubject(subject, now) followed by CycleKey.
 func (s *Session) CycleKey() error {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return ErrNoSession
 	}
-	rev := s.m.cfg.Revoker
-	if rev == nil || !s.fromCookie {
-		s.cycle()
-		s.mu.Unlock()
+	rev := st.m.cfg.Revoker
+	if rev == nil || !st.fromCookie {
+		st.cycle()
+		st.mu.Unlock()
 		return nil
 	}
-	info := s.info()
-	old := s.id
-	now := unixNano(s.m.now())
-	until := s.m.revokeUntil(s.expiry, s.issuedAt, now)
-	s.mu.Unlock()
+	info := st.info()
+	old := st.id
+	now := unixNano(st.m.now())
+	until := st.revokeUntil(now)
+	st.mu.Unlock()
 
 	// Check the session as it is about to be re-issued: its ID and
 	// subject, issued now. A revocation of the ID (a logout elsewhere)
@@ -487,22 +530,25 @@ func (s *Session) CycleKey() error {
 	// applies only if the session is still the one checked.
 	reissued := info
 	reissued.IssuedAt = time.Unix(0, now)
-	if err := rev.Check(s.ctx, reissued); err != nil {
-		s.mu.Lock()
-		if string(s.id) == string(old) {
-			s.clear()
-			s.id, s.fromCookie, s.reseal = nil, false, false
-			s.change()
+	if err := rev.Check(st.ctx, reissued); err != nil {
+		st.mu.Lock()
+		if string(st.id) == string(old) {
+			st.clear()
+			st.id, st.fromCookie, st.reseal = nil, false, false
+			st.change()
 		}
-		s.mu.Unlock()
-		return fmt.Errorf("%w: revoked during the request: %v", ErrRevoked, err)
+		st.mu.Unlock()
+		if errors.Is(err, ErrRevoked) {
+			return fmt.Errorf("%w: revoked during the request: %v", ErrRevoked, err)
+		}
+		return fmt.Errorf("cookiesession: CycleKey could not check the session, so it starts a fresh one: %w", err)
 	}
-	err := rev.Revoke(s.ctx, info, time.Unix(0, until))
-	s.mu.Lock()
-	if string(s.id) == string(old) {
-		s.cycle()
+	err := rev.Revoke(st.ctx, info, time.Unix(0, until))
+	st.mu.Lock()
+	if string(st.id) == string(old) {
+		st.cycle()
 	}
-	s.mu.Unlock()
+	st.mu.Unlock()
 	return err
 }
 
@@ -517,16 +563,17 @@ func (s *state) cycle() {
 // SetExpiry sets the session's own expiry rule; see [Expiry]. Setting
 // DefaultExpiry marks the session modified only if it had a custom expiry.
 func (s *Session) SetExpiry(e Expiry) {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return
 	}
-	defer s.mu.Unlock()
-	e = e.resolve(unixNano(s.m.now()))
-	if e.kind == expDefault && s.expiry.kind == expDefault {
+	defer st.mu.Unlock()
+	e = e.resolve(unixNano(st.m.now()))
+	if e.kind == expDefault && st.expiry.kind == expDefault {
 		return
 	}
-	s.expiry = e
-	s.change()
+	st.expiry = e
+	st.change()
 }
 
 // ExpiryAge returns how long the session would live if saved now (Django's
@@ -534,12 +581,13 @@ func (s *Session) SetExpiry(e Expiry) {
 // the idle window for IdleFor, and the time left, negative once past, for a
 // fixed deadline. Config.AbsoluteLifetime caps it.
 func (s *Session) ExpiryAge() time.Duration {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return 0
 	}
-	defer s.mu.Unlock()
-	now := unixNano(s.m.now())
-	return time.Duration(s.deadlineIfSaved(now) - now)
+	defer st.mu.Unlock()
+	now := unixNano(st.m.now())
+	return time.Duration(subSat(st.deadlineIfSaved(now), now))
 }
 
 // ExpiryDate returns the deadline the session would have if saved now
@@ -547,11 +595,12 @@ func (s *Session) ExpiryAge() time.Duration {
 // deadline, capped by Config.AbsoluteLifetime. The session is valid before
 // that instant.
 func (s *Session) ExpiryDate() time.Time {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return time.Time{}
 	}
-	defer s.mu.Unlock()
-	return time.Unix(0, s.deadlineIfSaved(unixNano(s.m.now())))
+	defer st.mu.Unlock()
+	return time.Unix(0, st.deadlineIfSaved(unixNano(st.m.now())))
 }
 
 func (s *state) deadlineIfSaved(now int64) int64 {
@@ -559,7 +608,7 @@ func (s *state) deadlineIfSaved(now int64) int64 {
 	if s.id == nil {
 		issued = now
 	}
-	return s.m.deadline(s.expiry, issued, now)
+	return s.m.deadline(s.expiry, issued, max(now, issued))
 }
 
 // ExpireAtBrowserClose reports whether the session's cookie is a
@@ -567,11 +616,12 @@ func (s *state) deadlineIfSaved(now int64) int64 {
 // custom expiry, Config.ExpireAtBrowserClose; otherwise whether the expiry
 // is BrowserClose.
 func (s *Session) ExpireAtBrowserClose() bool {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return false
 	}
-	defer s.mu.Unlock()
-	return s.m.browserSession(s.expiry)
+	defer st.mu.Unlock()
+	return st.m.browserSession(st.expiry)
 }
 
 // The test cookie, Django's way of checking that the browser accepts
@@ -599,18 +649,19 @@ func (s *Session) DeleteTestCookie() { s.Delete(testCookieKey) }
 // that it is new or not yet opened, and how many keys it holds. It does
 // not open the session.
 func (s *Session) String() string {
-	if s == nil || s.state == nil {
+	st := s.state()
+	if st == nil {
 		return "cookiesession.Session(nil)"
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	switch {
-	case !s.loaded && s.plausible:
+	case !st.loaded && st.plausible:
 		return "cookiesession.Session{not opened}"
-	case s.id == nil:
-		return fmt.Sprintf("cookiesession.Session{new, %d keys}", len(s.data))
+	case st.id == nil:
+		return fmt.Sprintf("cookiesession.Session{new, %d keys}", len(st.data))
 	}
-	return fmt.Sprintf("cookiesession.Session{ID %s, %d keys}", encodeID(s.id), len(s.data))
+	return fmt.Sprintf("cookiesession.Session{ID %s, %d keys}", encodeID(st.id), len(st.data))
 }
 
 // GoString is String, so that %#v does not print the state either.

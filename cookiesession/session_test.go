@@ -30,10 +30,15 @@ func TestSessionRedacted(t *testing.T) {
 
 	type holder struct{ s *cookiesession.Session }
 	type nested struct{ h holder }
+	type byValue struct{ s cookiesession.Session }
 	var outputs []string
 	for _, s := range []*cookiesession.Session{unopened, opened, fresh, nilSession} {
 		held := []any{s, holder{s}, &holder{s}, nested{holder{s}}, []*cookiesession.Session{s}, map[string]*cookiesession.Session{"k": s},
 			struct{ i any }{s}}
+		if s != nil {
+			// A Session value, where its methods are out of fmt's reach.
+			held = append(held, *s, byValue{*s}, &byValue{*s}, []cookiesession.Session{*s}, struct{ i any }{*s})
+		}
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%t", "%10.4v", "%z"} {
 			for _, x := range held {
 				outputs = append(outputs, fmt.Sprintf(verb, x))

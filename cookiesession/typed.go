@@ -13,11 +13,12 @@ import (
 // The result is a copy: changing it does not change the session until it
 // is stored back with Set.
 func Get[T any](s *Session, key string) (v T, ok bool, err error) {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return v, false, ErrNoSession
 	}
-	raw, ok := s.data[key]
-	s.mu.Unlock()
+	raw, ok := st.data[key]
+	st.mu.Unlock()
 	if !ok {
 		return v, false, nil
 	}
@@ -33,11 +34,12 @@ func Get[T any](s *Session, key string) (v T, ok bool, err error) {
 // the value does not decode into a T, Pop returns an error matching
 // [ErrDecode] and leaves the key in place.
 func Pop[T any](s *Session, key string) (v T, ok bool, err error) {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return v, false, ErrNoSession
 	}
-	defer s.mu.Unlock()
-	raw, ok := s.data[key]
+	defer st.mu.Unlock()
+	raw, ok := st.data[key]
 	if !ok {
 		return v, false, nil
 	}
@@ -45,8 +47,8 @@ func Pop[T any](s *Session, key string) (v T, ok bool, err error) {
 		var zero T
 		return zero, true, err
 	}
-	delete(s.data, key)
-	s.change()
+	delete(st.data, key)
+	st.change()
 	return v, true, nil
 }
 
@@ -65,19 +67,19 @@ func SetDefault[T any](s *Session, key string, value T) (T, error) {
 		var zero T
 		return zero, err
 	}
-	s.use()
-	defer s.mu.Unlock()
-	if existing, ok := s.data[key]; ok {
+	st := s.use()
+	defer st.mu.Unlock()
+	if existing, ok := st.data[key]; ok {
 		// Another goroutine of this request stored it meanwhile.
 		var v T
 		err := decodeValue(existing, &v)
 		return v, err
 	}
-	if s.data == nil {
-		s.data = make(map[string]cbor.RawMessage)
+	if st.data == nil {
+		st.data = make(map[string]cbor.RawMessage)
 	}
-	s.data[key] = raw
-	s.change()
+	st.data[key] = raw
+	st.change()
 	return value, nil
 }
 
@@ -87,11 +89,12 @@ func SetDefault[T any](s *Session, key string, value T) (T, error) {
 // of the dict-like API; an application normally uses one or the other.
 func Data[T any](s *Session) (T, error) {
 	var v T
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return v, ErrNoSession
 	}
-	raw := s.value
-	s.mu.Unlock()
+	raw := st.value
+	st.mu.Unlock()
 	if raw == nil {
 		return v, nil
 	}
@@ -106,17 +109,17 @@ func Data[T any](s *Session) (T, error) {
 // modified. It returns an error matching [ErrEncode], and changes nothing,
 // if v cannot be stored.
 func SetData[T any](s *Session, v T) error {
-	if s == nil || s.state == nil {
+	if s.state() == nil {
 		return ErrNoSession
 	}
 	raw, err := encodeValue(v)
-	s.use()
-	defer s.mu.Unlock()
+	st := s.use()
+	defer st.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	s.value = raw
-	s.change()
+	st.value = raw
+	st.change()
 	return nil
 }
 
@@ -124,17 +127,17 @@ func SetData[T any](s *Session, v T) error {
 // later response, typically after a redirect. It survives in the session
 // until read with [Flashes].
 func AddFlash[T any](s *Session, message T) error {
-	if s == nil || s.state == nil {
+	if s.state() == nil {
 		return ErrNoSession
 	}
 	raw, err := encodeValue(message)
-	s.use()
-	defer s.mu.Unlock()
+	st := s.use()
+	defer st.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	s.flashes = append(s.flashes, raw)
-	s.change()
+	st.flashes = append(st.flashes, raw)
+	st.change()
 	return nil
 }
 
@@ -143,20 +146,21 @@ func AddFlash[T any](s *Session, message T) error {
 // nil and leaves the session unmodified. If any message does not decode
 // into a T, it returns an error matching [ErrDecode] and keeps them all.
 func Flashes[T any](s *Session) ([]T, error) {
-	if !s.use() {
+	st := s.use()
+	if st == nil {
 		return nil, ErrNoSession
 	}
-	defer s.mu.Unlock()
-	if len(s.flashes) == 0 {
+	defer st.mu.Unlock()
+	if len(st.flashes) == 0 {
 		return nil, nil
 	}
-	out := make([]T, len(s.flashes))
-	for i, raw := range s.flashes {
+	out := make([]T, len(st.flashes))
+	for i, raw := range st.flashes {
 		if err := decodeValue(raw, &out[i]); err != nil {
 			return nil, err
 		}
 	}
-	s.flashes = nil
-	s.change()
+	st.flashes = nil
+	st.change()
 	return out, nil
 }
