@@ -1,7 +1,6 @@
 package cookiesession
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -72,18 +71,14 @@ type Config struct {
 	// browser-session cookies (SESSION_EXPIRE_AT_BROWSER_CLOSE). The server
 	// still ends them Lifetime after their last save.
 	ExpireAtBrowserClose bool
-	// SaveEveryRequest counts every request that carries a session as
-	// activity: the response re-seals it, restarting its idle window
-	// (SESSION_SAVE_EVERY_REQUEST). With RenewAfter, re-sealing is
-	// throttled.
-	SaveEveryRequest bool
-	// RenewAfter turns on throttled sliding renewal: a request that carries
-	// a session last saved at least RenewAfter ago re-seals it, moving its
+	// RenewAfter turns on sliding renewal: a request that carries a
+	// session last saved at least RenewAfter ago re-seals it, moving its
 	// idle deadline forward, but a session saved more recently is left
 	// alone, so an active user's cookie is rewritten at most once per
 	// RenewAfter rather than on every response. A quarter of Lifetime is a
-	// good choice. It must be less than Lifetime; zero turns renewal off
-	// unless SaveEveryRequest is set.
+	// good choice; a nanosecond re-seals on every request, as Django's
+	// SESSION_SAVE_EVERY_REQUEST does. It must be less than Lifetime; zero,
+	// the default, turns renewal off: only saves restart the idle window.
 	RenewAfter time.Duration
 	// ClockSkew is how far instances' clocks may disagree. A session is
 	// still accepted ClockSkew after its deadline, and one saved up to
@@ -101,31 +96,30 @@ type Config struct {
 	// (RFC 6265 §6.1).
 	MaxCookieSize int
 
-	// Purpose is bound into every cookie as additional data, beside the
-	// cookie name: a cookie sealed for one purpose (an application, a
-	// tenant) never opens under another, even with the same keys and name.
-	Purpose string
-
 	// Revoker, if set, is consulted for every session that opens, and told
 	// about sessions that Flush and CycleKey end, with how long to deny
 	// them. See [Revoker].
 	Revoker Revoker
 
-	// OnError, if set, receives every rejected cookie (ErrInvalid,
-	// ErrExpired, ErrRevoked; crypto.ReasonOf tells invalid ones apart),
-	// every failure to open for want of keys (ErrConfig), and every error
-	// of a commit made by Handler (ErrTooLarge, ErrRevoked, ErrLateChange,
-	// ErrLateAccess, ErrConfig). The client never sees these errors: it
-	// gets a fresh session. OnError runs on the request's goroutine with no
-	// lock of crumb's held, so it may use the session.
-	OnError func(ctx context.Context, err error)
-	// Logger logs the same errors as OnError: failures to save or to open
-	// at Error level, every one; rejected cookies at Info (expiry) or Warn
-	// level, at most one line a minute with the count of those left out,
-	// because anyone can send bad cookies at any rate. Cookie values and
-	// keys are never logged. With neither Logger nor OnError set, crumb
-	// logs to slog.Default(), so that no failure goes unseen; with OnError
-	// alone, it logs nothing.
+	// Logger receives what the client never sees. Default slog.Default(),
+	// so that no failure goes unseen; slog.New(slog.DiscardHandler)
+	// silences crumb.
+	//
+	//   - At Error level, every failure to save a session (ErrTooLarge,
+	//     ErrRevoked, ErrLate, ErrConfig, a Revoker that could not check).
+	//   - At Debug level, every rejected cookie (ErrInvalid, ErrExpired,
+	//     ErrRevoked; crypto.ReasonOf tells invalid ones apart), and every
+	//     cookie not opened because the keys were missing or the Revoker
+	//     could not check, each with an "error" attribute. Anyone can send
+	//     bad cookies at any rate, and a missing store fails every request,
+	//     so above Debug crumb logs summaries, at most once a minute each:
+	//     at Warn, how many cookies were rejected since the last one and the
+	//     last reason; at Error, how many were not opened, and the last
+	//     error's text.
+	//
+	// Each record carries the cookie name; cookie values and keys are never
+	// logged. A handler learns why its own request's cookie was rejected
+	// from [Session.Err].
 	Logger *slog.Logger
 
 	// Clock returns the current time. Default time.Now. Tests inject one.
@@ -134,8 +128,8 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultName     = "sessionid"
-	DefaultLifetime = 14 * 24 * time.Hour
+	defaultName     = "sessionid"
+	defaultLifetime = 14 * 24 * time.Hour
 	// MaxCookieSize is the default and largest Config.MaxCookieSize.
 	MaxCookieSize = 4096
 	// maxMaxAge is the longest Max-Age browsers honour (RFC 6265bis §5.5).
@@ -155,7 +149,7 @@ func configErr(format string, args ...any) error {
 func cookieName(cfg *Config, secure bool) (string, error) {
 	base := cfg.Name
 	if base == "" {
-		base = DefaultName
+		base = defaultName
 	}
 	lower := strings.ToLower(base)
 	switch {

@@ -7,9 +7,9 @@ import (
 	"github.com/crumbhq/crumb/crypto"
 )
 
-// Errors reported to Config.OnError and Config.Logger when an incoming
-// cookie cannot become a session. The request itself never fails: the
-// handler sees a fresh, empty session.
+// Errors for an incoming cookie that cannot become a session, given by
+// [Session.Err] and logged to Config.Logger. The request itself never
+// fails: the handler sees a fresh, empty session.
 var (
 	// ErrInvalid: the cookie is malformed, names an unknown key, fails
 	// authentication, or holds a payload crumb does not accept. It is
@@ -39,7 +39,7 @@ var (
 	ErrDecode = errors.New("cookiesession: stored value does not decode into the requested type")
 )
 
-// Errors returned by Commit and Save, and reported by Handler.
+// Errors returned by Commit, and logged by Handler.
 var (
 	// ErrTooLarge: the sealed session does not fit in one cookie. No
 	// Set-Cookie is sent, so the browser keeps its previous cookie; the
@@ -47,15 +47,13 @@ var (
 	// functions return it, changing nothing, for a value that alone is
 	// larger than any cookie.
 	ErrTooLarge = errors.New("cookiesession: session too large for a cookie")
-	// ErrLateChange: the handler changed the session after the response
-	// headers were written, or hijacked the connection with a change that
-	// needed a Set-Cookie. The change was not saved.
-	ErrLateChange = errors.New("cookiesession: session changed after the response headers were written; the change is lost")
-	// ErrLateAccess: the handler read a session that came with the request
-	// after the response headers were written without Vary: Cookie, so a
-	// shared cache may store a personalised response for everyone. Read
-	// the session before writing the body.
-	ErrLateAccess = errors.New("cookiesession: session read after the response headers were written without Vary: Cookie")
+	// ErrLate: the handler used the session after the response headers
+	// were written, where Handler can no longer act on it. A change then
+	// is lost (so is one before a Hijack that needed a Set-Cookie), and a
+	// first read of the request's session then personalises a response
+	// that went out without Vary: Cookie. Handler logs it; the message
+	// says which.
+	ErrLate = errors.New("cookiesession: session used after the response headers were written")
 )
 
 // ErrNoSession is returned by the methods of a nil *Session, which is what

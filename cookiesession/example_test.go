@@ -18,14 +18,14 @@ import (
 )
 
 // exampleKeys returns a keyring with one fresh key. A real application
-// loads its keys with rotation.FromEnv or rotation.LoadFile, so that every
-// instance and restart shares them.
+// loads its keys with rotation.FromEnv or rotation.NewFileSource, so that
+// every instance and restart shares them.
 func exampleKeys() *rotation.Keyring {
 	key, err := crypto.GenerateKey()
 	if err != nil {
 		log.Fatal(err)
 	}
-	keys, err := rotation.New(key)
+	keys, err := rotation.NewKeyring(key)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func ExampleManager_Handler() {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s, _ := cookiesession.FromContext(r.Context())
+		s, _ := cookiesession.FromContext(r.Context()) // never missing under Handler
 		visits, _, err := cookiesession.Get[int](s, "visits")
 		if err != nil {
 			http.Error(w, "bad session", http.StatusInternalServerError)
@@ -95,8 +95,8 @@ func ExampleManager_Handler() {
 func exampleCookie(sessions *cookiesession.Manager) string {
 	s := sessions.Load(context.Background())
 	_ = s.Set("user", "ada")
-	fields, err := sessions.Commit(s, http.StatusOK)
-	if err != nil {
+	fields := http.Header{}
+	if err := sessions.Commit(s, http.StatusOK, fields); err != nil {
 		log.Fatal(err)
 	}
 	c, err := http.ParseSetCookie(fields.Get("Set-Cookie"))
@@ -124,7 +124,9 @@ func ExampleManager_Load() {
 	// ada true <nil>
 }
 
-// Commit returns the header fields to add to the response.
+// Commit adds the header fields the session needs to the response's
+// header: a net/http handler without Handler passes w.Header(); a
+// serverless handler passes a fresh header and copies the fields out.
 func ExampleManager_Commit() {
 	sessions, err := cookiesession.New(cookiesession.Config{Keys: exampleKeys()})
 	if err != nil {
@@ -133,31 +135,31 @@ func ExampleManager_Commit() {
 	cookie := exampleCookie(sessions)
 
 	// Reading a session: the response must vary on Cookie, and has nothing
-	// to set.
+	// to set. Fields the response already has are kept.
 	s := sessions.Load(context.Background(), cookie)
 	_, _, _ = cookiesession.Get[string](s, "user")
-	fields, _ := sessions.Commit(s, http.StatusOK)
-	fmt.Printf("Set-Cookie: %d, Vary: %s, Cache-Control: %q\n",
-		len(fields.Values("Set-Cookie")), fields.Get("Vary"), fields.Get("Cache-Control"))
+	resp := http.Header{"Vary": {"Accept-Encoding"}}
+	if err := sessions.Commit(s, http.StatusOK, resp); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("Set-Cookie: %d, Vary: %q, Cache-Control: %q\n",
+		len(resp.Values("Set-Cookie")), resp.Values("Vary"), resp.Get("Cache-Control"))
 
 	// Logging out: the cookie is deleted, and no cache may keep the response.
 	s = sessions.Load(context.Background(), cookie)
 	_ = s.Flush()
-	fields, _ = sessions.Commit(s, http.StatusOK)
-	fmt.Printf("Set-Cookie: %d, Vary: %s, Cache-Control: %q\n",
-		len(fields.Values("Set-Cookie")), fields.Get("Vary"), fields.Get("Cache-Control"))
-	del, _ := http.ParseSetCookie(fields.Get("Set-Cookie"))
+	resp = http.Header{}
+	if err := sessions.Commit(s, http.StatusOK, resp); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("Set-Cookie: %d, Vary: %q, Cache-Control: %q\n",
+		len(resp.Values("Set-Cookie")), resp.Values("Vary"), resp.Get("Cache-Control"))
+	del, _ := http.ParseSetCookie(resp.Get("Set-Cookie"))
 	fmt.Println(del.MaxAge < 0)
-
-	// Copy them into the response, merging with what it already has.
-	resp := http.Header{"Vary": {"Accept-Encoding"}}
-	cookiesession.MergeHeader(resp, fields)
-	fmt.Println(resp.Values("Vary"))
 	// Output:
-	// Set-Cookie: 0, Vary: Cookie, Cache-Control: ""
-	// Set-Cookie: 1, Vary: Cookie, Cache-Control: "no-store"
+	// Set-Cookie: 0, Vary: ["Accept-Encoding" "Cookie"], Cache-Control: ""
+	// Set-Cookie: 1, Vary: ["Cookie"], Cache-Control: "no-store"
 	// true
-	// [Accept-Encoding Cookie]
 }
 
 func ExampleGet() {
@@ -198,21 +200,17 @@ func ExampleSession_SetExpiry() {
 		log.Fatal(err)
 	}
 	s := sessions.Load(context.Background())
-	fmt.Println(s.ExpiryAge()) // Config.Lifetime: two weeks
+	fmt.Println(s.ExpiryDate().Sub(now)) // Config.Lifetime: two weeks
 
 	s.SetExpiry(cookiesession.IdleFor(5 * time.Minute)) // a bank: 5 minutes of inactivity
-	fmt.Println(s.ExpiryAge())
+	fmt.Println(s.ExpiryDate().Sub(now))
 
 	s.SetExpiry(cookiesession.ExpiresAt(now.Add(time.Hour))) // a fixed deadline
-	fmt.Println(s.ExpiryDate().Format(time.Kitchen))
-
-	s.SetExpiry(cookiesession.BrowserClose)
-	fmt.Println(s.ExpireAtBrowserClose())
+	fmt.Println(s.ExpiryDate().UTC().Format(time.Kitchen))
 	// Output:
 	// 336h0m0s
 	// 5m0s
 	// 10:00AM
-	// true
 }
 
 func ExampleAddFlash() {
@@ -265,7 +263,10 @@ func ExampleData() {
 	if err := cookiesession.SetData(s, State{UserID: 42, Theme: "dark"}); err != nil {
 		log.Fatal(err)
 	}
-	fields, _ := sessions.Commit(s, http.StatusOK)
+	fields := http.Header{}
+	if err := sessions.Commit(s, http.StatusOK, fields); err != nil {
+		log.Fatal(err)
+	}
 	c, _ := http.ParseSetCookie(fields.Get("Set-Cookie"))
 
 	next := sessions.Load(context.Background(), c.Name+"="+c.Value)
@@ -280,9 +281,6 @@ func ExampleDenyList() {
 	sessions, err := cookiesession.New(cookiesession.Config{
 		Keys:    exampleKeys(),
 		Revoker: deny,
-		OnError: func(_ context.Context, err error) {
-			fmt.Println("rejected:", errors.Is(err, cookiesession.ErrRevoked))
-		},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -295,15 +293,66 @@ func ExampleDenyList() {
 	if err := s.Flush(); err != nil {
 		log.Fatal(err)
 	}
-	_, _ = sessions.Commit(s, http.StatusOK)
+	if err := sessions.Commit(s, http.StatusOK, http.Header{}); err != nil {
+		log.Fatal(err)
+	}
 
 	replay := sessions.Load(context.Background(), cookie)
 	_, ok, _ := cookiesession.Get[string](replay, "user")
 	fmt.Println("user found:", ok)
+	fmt.Println("revoked:", errors.Is(replay.Err(), cookiesession.ErrRevoked))
 
-	// Prune now and then forgets IDs whose sessions have expired anyway.
+	// Prune now and then forgets IDs no copy of which can be accepted.
 	deny.Prune(time.Now())
 	// Output:
-	// rejected: true
 	// user found: false
+	// revoked: true
+}
+
+// Session.Err says why the request's cookie did not become its session,
+// for a message the user understands.
+func ExampleSession_Err() {
+	now := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
+	sessions, err := cookiesession.New(cookiesession.Config{
+		Keys:     exampleKeys(),
+		Lifetime: 30 * time.Minute,
+		Clock:    func() time.Time { return now },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cookie := exampleCookie(sessions)
+	now = now.Add(time.Hour)
+
+	s := sessions.Load(context.Background(), cookie)
+	switch err := s.Err(); {
+	case errors.Is(err, cookiesession.ErrExpired):
+		fmt.Println("Your session expired. Please log in again.")
+	case err != nil:
+		fmt.Println("Please log in.")
+	}
+	// Output:
+	// Your session expired. Please log in again.
+}
+
+// Two Managers (two cookies) in one chain: each handler reaches each
+// session through its Manager.
+func ExampleManager_FromContext() {
+	keys := exampleKeys()
+	prefs, _ := cookiesession.New(cookiesession.Config{Keys: keys, Name: "prefs", Lifetime: 365 * 24 * time.Hour})
+	auth, _ := cookiesession.New(cookiesession.Config{Keys: keys, Name: "auth", Lifetime: time.Hour})
+	h := prefs.Handler(auth.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := prefs.FromContext(r.Context())
+		a, _ := auth.FromContext(r.Context())
+		_ = p.Set("theme", "dark")
+		_ = a.Set("user", "ada")
+	})))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "https://example.com/", nil))
+	for _, c := range rec.Result().Cookies() {
+		fmt.Println(c.Name, c.MaxAge)
+	}
+	// Output:
+	// __Host-auth 3600
+	// __Host-prefs 31536000
 }

@@ -8,45 +8,13 @@ import (
 
 	"github.com/crumbhq/crumb/cookiesession"
 	"github.com/crumbhq/crumb/crypto"
+	"github.com/crumbhq/crumb/internal/format"
 )
 
 // Expiry boundaries. A session is valid while now < deadline +
 // Config.ClockSkew, at nanosecond resolution, as Django's is while
 // expire_date > now: a nanosecond before the deadline it opens, at the
 // deadline it does not.
-
-// secOutcome loads value at the clock's current time and returns nil if the
-// session opened, or the one error reported for it.
-func (e *secEnv) outcome(m *cookiesession.Manager, value string) error {
-	e.t.Helper()
-	s := secLoad(m, value)
-	opened := s.ID() != ""
-	errs := e.errs.take()
-	switch {
-	case opened && len(errs) == 0:
-		return nil
-	case !opened && len(errs) == 1:
-		return errs[0]
-	}
-	e.t.Fatalf("load: opened %v with reports %v", opened, errs)
-	return nil
-}
-
-// secBoundary checks that value opens one second and one nanosecond before
-// deadline, and fails with want at it and one second after it.
-func secBoundary(t *testing.T, e *secEnv, m *cookiesession.Manager, value string, deadline time.Time, want error) {
-	t.Helper()
-	for _, c := range []struct {
-		at   time.Duration
-		want error
-	}{{-time.Second, nil}, {-time.Nanosecond, nil}, {0, want}, {time.Second, want}} {
-		e.clock.Set(deadline.Add(c.at))
-		err := e.outcome(m, value)
-		if (c.want == nil && err != nil) || (c.want != nil && !errors.Is(err, c.want)) {
-			t.Errorf("at deadline%+v: %v, want %v", c.at, err, c.want)
-		}
-	}
-}
 
 func TestSecExpiryBoundaries(t *testing.T) {
 	t.Parallel()
@@ -59,45 +27,45 @@ func TestSecExpiryBoundaries(t *testing.T) {
 		{
 			name:     "Lifetime",
 			cfg:      func(c *cookiesession.Config) { c.Lifetime = time.Hour },
-			deadline: secEpoch.Add(time.Hour),
+			deadline: t0.Add(time.Hour),
 		},
 		{
 			name:     "IdleFor",
 			save:     func(s *cookiesession.Session) { s.SetExpiry(cookiesession.IdleFor(10 * time.Minute)) },
-			deadline: secEpoch.Add(10 * time.Minute),
+			deadline: t0.Add(10 * time.Minute),
 		},
 		{
 			name:     "ExpiresAt",
-			save:     func(s *cookiesession.Session) { s.SetExpiry(cookiesession.ExpiresAt(secEpoch.Add(30 * time.Minute))) },
-			deadline: secEpoch.Add(30 * time.Minute),
+			save:     func(s *cookiesession.Session) { s.SetExpiry(cookiesession.ExpiresAt(t0.Add(30 * time.Minute))) },
+			deadline: t0.Add(30 * time.Minute),
 		},
 		{
 			name:     "ExpiresIn",
 			save:     func(s *cookiesession.Session) { s.SetExpiry(cookiesession.ExpiresIn(45 * time.Minute)) },
-			deadline: secEpoch.Add(45 * time.Minute),
+			deadline: t0.Add(45 * time.Minute),
 		},
 		{
 			name:     "BrowserClose",
 			cfg:      func(c *cookiesession.Config) { c.Lifetime = 2 * time.Hour },
 			save:     func(s *cookiesession.Session) { s.SetExpiry(cookiesession.BrowserClose) },
-			deadline: secEpoch.Add(2 * time.Hour),
+			deadline: t0.Add(2 * time.Hour),
 		},
 		{
 			name:     "AbsoluteLifetime",
 			cfg:      func(c *cookiesession.Config) { c.Lifetime = 2 * time.Hour; c.AbsoluteLifetime = time.Hour },
-			deadline: secEpoch.Add(time.Hour),
+			deadline: t0.Add(time.Hour),
 		},
 		{
 			name:     "AbsoluteLifetime caps ExpiresAt",
 			cfg:      func(c *cookiesession.Config) { c.AbsoluteLifetime = time.Hour },
-			save:     func(s *cookiesession.Session) { s.SetExpiry(cookiesession.ExpiresAt(secEpoch.Add(48 * time.Hour))) },
-			deadline: secEpoch.Add(time.Hour),
+			save:     func(s *cookiesession.Session) { s.SetExpiry(cookiesession.ExpiresAt(t0.Add(48 * time.Hour))) },
+			deadline: t0.Add(time.Hour),
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newSecEnv(t, tt.cfg)
-			v := e.save(func(s *cookiesession.Session) {
+			e := newHarness(t, tt.cfg)
+			v := e.saveWith(func(s *cookiesession.Session) {
 				_ = s.Set("n", 1)
 				if tt.save != nil {
 					tt.save(s)
@@ -106,7 +74,7 @@ func TestSecExpiryBoundaries(t *testing.T) {
 			if got := e.load(v).Info().Expires; !got.Equal(tt.deadline) {
 				t.Fatalf("sealed deadline = %v, want %v", got, tt.deadline)
 			}
-			secBoundary(t, e, e.m, v, tt.deadline, cookiesession.ErrExpired)
+			boundary(t, e, e.m, v, tt.deadline, cookiesession.ErrExpired)
 		})
 	}
 }
@@ -115,23 +83,23 @@ func TestSecExpiryBoundaries(t *testing.T) {
 // moves the idle deadline, never past the absolute cap.
 func TestSecExpiryAbsoluteAfterSaves(t *testing.T) {
 	t.Parallel()
-	e := newSecEnv(t, func(c *cookiesession.Config) {
+	e := newHarness(t, func(c *cookiesession.Config) {
 		c.Lifetime = 20 * time.Minute
 		c.AbsoluteLifetime = time.Hour
 	})
-	v := e.save(secSet(t, "n", 0))
+	v := e.saveWith(setter(t, "n", 0))
 	for i := 1; i <= 3; i++ { // saves at +15m, +30m and +45m: deadlines +35m, +50m, +60m (the cap)
 		e.clock.Advance(15 * time.Minute)
 		s := e.load(v)
 		if err := s.Set("n", i); err != nil {
 			t.Fatal(err)
 		}
-		c := e.commit(s)
+		c := e.commitOne(s)
 		if c == nil {
 			t.Fatalf("save %d sent no cookie", i)
 		}
 		v = c.Value
-		want := secMinTime(e.clock.Now().Add(20*time.Minute), secEpoch.Add(time.Hour))
+		want := minTime(e.clock.Now().Add(20*time.Minute), t0.Add(time.Hour))
 		if got := e.load(v).Info().Expires; !got.Equal(want) {
 			t.Errorf("save %d: deadline %v, want %v", i, got, want)
 		}
@@ -140,30 +108,30 @@ func TestSecExpiryAbsoluteAfterSaves(t *testing.T) {
 			t.Errorf("save %d: Max-Age %d, want %d", i, got, want)
 		}
 	}
-	secBoundary(t, e, e.m, v, secEpoch.Add(time.Hour), cookiesession.ErrExpired)
+	boundary(t, e, e.m, v, t0.Add(time.Hour), cookiesession.ErrExpired)
 }
 
 func TestSecNotBefore(t *testing.T) {
 	t.Parallel()
-	e := newSecEnv(t, nil)
-	v := e.save(secSet(t, "n", 1)) // issued at secEpoch
+	e := newHarness(t, nil)
+	v := e.saveWith(setter(t, "n", 1)) // issued at t0
 	tests := []struct {
 		notBefore time.Time
 		want      error
 	}{
-		{secEpoch.Add(-time.Second), nil},
-		{secEpoch, nil},
-		{secEpoch.Add(time.Second), cookiesession.ErrRevoked},
+		{t0.Add(-time.Second), nil},
+		{t0, nil},
+		{t0.Add(time.Second), cookiesession.ErrRevoked},
 		// Issue times have nanosecond precision: no rounding either way.
-		{secEpoch.Add(time.Nanosecond), cookiesession.ErrRevoked},
-		{secEpoch.Add(-time.Nanosecond), nil},
+		{t0.Add(time.Nanosecond), cookiesession.ErrRevoked},
+		{t0.Add(-time.Nanosecond), nil},
 	}
 	for _, tt := range tests {
 		m := e.with(func(c *cookiesession.Config) { c.NotBefore = tt.notBefore })
-		e.clock.Set(secEpoch.Add(time.Minute))
+		e.clock.Set(t0.Add(time.Minute))
 		err := e.outcome(m, v)
 		if (tt.want == nil && err != nil) || (tt.want != nil && !errors.Is(err, tt.want)) {
-			t.Errorf("NotBefore = issue time %+v: %v, want %v", tt.notBefore.Sub(secEpoch), err, tt.want)
+			t.Errorf("NotBefore = issue time %+v: %v, want %v", tt.notBefore.Sub(t0), err, tt.want)
 		}
 	}
 }
@@ -171,24 +139,24 @@ func TestSecNotBefore(t *testing.T) {
 func TestSecClockSkew(t *testing.T) {
 	t.Parallel()
 	t.Run("past the deadline", func(t *testing.T) {
-		e := newSecEnv(t, func(c *cookiesession.Config) { c.Lifetime = time.Hour; c.ClockSkew = 5 * time.Second })
-		v := e.save(secSet(t, "n", 1))
-		secBoundary(t, e, e.m, v, secEpoch.Add(time.Hour+5*time.Second), cookiesession.ErrExpired)
+		e := newHarness(t, func(c *cookiesession.Config) { c.Lifetime = time.Hour; c.ClockSkew = 5 * time.Second })
+		v := e.saveWith(setter(t, "n", 1))
+		boundary(t, e, e.m, v, t0.Add(time.Hour+5*time.Second), cookiesession.ErrExpired)
 	})
 	t.Run("fractional skew is exact", func(t *testing.T) {
-		e := newSecEnv(t, func(c *cookiesession.Config) { c.Lifetime = time.Hour; c.ClockSkew = 1500 * time.Millisecond })
-		v := e.save(secSet(t, "n", 1))
-		secBoundary(t, e, e.m, v, secEpoch.Add(time.Hour+1500*time.Millisecond), cookiesession.ErrExpired)
+		e := newHarness(t, func(c *cookiesession.Config) { c.Lifetime = time.Hour; c.ClockSkew = 1500 * time.Millisecond })
+		v := e.saveWith(setter(t, "n", 1))
+		boundary(t, e, e.m, v, t0.Add(time.Hour+1500*time.Millisecond), cookiesession.ErrExpired)
 	})
 	t.Run("saved in the future", func(t *testing.T) {
-		e := newSecEnv(t, func(c *cookiesession.Config) { c.ClockSkew = 5 * time.Second })
+		e := newHarness(t, func(c *cookiesession.Config) { c.ClockSkew = 5 * time.Second })
 		// Another instance, its clock ahead, saved these.
-		e.clock.Set(secEpoch.Add(5 * time.Second))
-		within := e.save(secSet(t, "n", 1))
-		e.clock.Set(secEpoch.Add(6 * time.Second))
-		beyond := e.save(secSet(t, "n", 1))
+		e.clock.Set(t0.Add(5 * time.Second))
+		within := e.saveWith(setter(t, "n", 1))
+		e.clock.Set(t0.Add(6 * time.Second))
+		beyond := e.saveWith(setter(t, "n", 1))
 
-		e.clock.Set(secEpoch)
+		e.clock.Set(t0)
 		if err := e.outcome(e.m, within); err != nil {
 			t.Errorf("saved ClockSkew in the future: %v, want valid", err)
 		}
@@ -207,20 +175,20 @@ func TestSecClockSkew(t *testing.T) {
 // tampered cookie that has also expired reports ErrInvalid.
 func TestSecForgedExpired(t *testing.T) {
 	t.Parallel()
-	e := newSecEnv(t, func(c *cookiesession.Config) { c.Lifetime = time.Hour })
-	v := e.save(secSet(t, "n", 1))
+	e := newHarness(t, func(c *cookiesession.Config) { c.Lifetime = time.Hour })
+	v := e.saveWith(setter(t, "n", 1))
 	e.clock.Advance(2 * time.Hour)
 	if err := e.outcome(e.m, v); !errors.Is(err, cookiesession.ErrExpired) {
 		t.Fatalf("genuine expired cookie: %v, want ErrExpired", err)
 	}
-	sealed, err := crypto.Decode(v)
+	sealed, err := decodeText(v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, i := range []int{crypto.HeaderSize + crypto.NonceSize, len(sealed) - 1, crypto.HeaderSize} {
+	for _, i := range []int{format.HeaderSize + format.NonceSize, len(sealed) - 1, format.HeaderSize} {
 		forged := append([]byte(nil), sealed...)
 		forged[i] ^= 0x01
-		err := e.outcome(e.m, crypto.Encode(forged))
+		err := e.outcome(e.m, format.Encode(forged))
 		if !errors.Is(err, cookiesession.ErrInvalid) || errors.Is(err, cookiesession.ErrExpired) {
 			t.Errorf("expired cookie with byte %d flipped: %v, want ErrInvalid only", i, err)
 		}
@@ -233,34 +201,34 @@ func TestSecForgedExpired(t *testing.T) {
 func TestSecSubSecondClock(t *testing.T) {
 	t.Parallel()
 	frac := 999 * time.Millisecond
-	e := newSecEnv(t, func(c *cookiesession.Config) { c.Lifetime = time.Hour })
-	e.clock.Set(secEpoch.Add(frac))
+	e := newHarness(t, func(c *cookiesession.Config) { c.Lifetime = time.Hour })
+	e.clock.Set(t0.Add(frac))
 	s := e.load()
 	_ = s.Set("n", 1)
-	if got := s.ExpiryAge(); got != time.Hour {
-		t.Errorf("ExpiryAge = %v, want 1h", got)
+	if got := s.ExpiryDate().Sub(e.now()); got != time.Hour {
+		t.Errorf("ExpiryDate - now = %v, want 1h", got)
 	}
-	c := e.commit(s)
-	if c.MaxAge != 3600 || !c.Expires.Equal(secEpoch.Add(time.Hour)) {
-		t.Errorf("Max-Age %d, Expires %v; want 3600 and %v", c.MaxAge, c.Expires, secEpoch.Add(time.Hour))
+	c := e.commitOne(s)
+	if c.MaxAge != 3600 || !c.Expires.Equal(t0.Add(time.Hour)) {
+		t.Errorf("Max-Age %d, Expires %v; want 3600 and %v", c.MaxAge, c.Expires, t0.Add(time.Hour))
 	}
 	info := e.load(c.Value).Info()
-	at := secEpoch.Add(frac)
+	at := t0.Add(frac)
 	if !info.IssuedAt.Equal(at) || !info.SavedAt.Equal(at) || !info.Expires.Equal(at.Add(time.Hour)) {
 		t.Errorf("info %+v: want issued and saved at %v, expiring an hour later", info, at)
 	}
-	secBoundary(t, e, e.m, c.Value, at.Add(time.Hour), cookiesession.ErrExpired)
+	boundary(t, e, e.m, c.Value, at.Add(time.Hour), cookiesession.ErrExpired)
 
 	// A fixed deadline keeps its fraction.
 	e.clock.Set(at)
-	v := e.save(func(s *cookiesession.Session) {
-		s.SetExpiry(cookiesession.ExpiresAt(secEpoch.Add(10*time.Second + frac)))
+	v := e.saveWith(func(s *cookiesession.Session) {
+		s.SetExpiry(cookiesession.ExpiresAt(t0.Add(10*time.Second + frac)))
 	})
-	if got := e.load(v).Info().Expires; !got.Equal(secEpoch.Add(10*time.Second + frac)) {
+	if got := e.load(v).Info().Expires; !got.Equal(t0.Add(10*time.Second + frac)) {
 		t.Errorf("ExpiresAt(10.999s) sealed %v, want 10.999s", got)
 	}
 	// So does an idle window.
-	v = e.save(func(s *cookiesession.Session) { s.SetExpiry(cookiesession.IdleFor(2*time.Second + frac)) })
+	v = e.saveWith(func(s *cookiesession.Session) { s.SetExpiry(cookiesession.IdleFor(2*time.Second + frac)) })
 	if got := e.load(v).Info().Expires; !got.Equal(at.Add(2*time.Second + frac)) {
 		t.Errorf("IdleFor(2.999s) sealed %v, want 2.999s after the save", got)
 	}
@@ -268,30 +236,30 @@ func TestSecSubSecondClock(t *testing.T) {
 
 func TestSecRenewAfter(t *testing.T) {
 	t.Parallel()
-	e := newSecEnv(t, func(c *cookiesession.Config) {
+	e := newHarness(t, func(c *cookiesession.Config) {
 		c.Lifetime = 30 * time.Minute
 		c.RenewAfter = 10 * time.Minute
 	})
-	v := e.save(secSet(t, "n", 1))
+	v := e.saveWith(setter(t, "n", 1))
 	id := e.load(v).ID()
 
 	request := func(at time.Duration, touch bool) *cookiesession.Session {
-		e.clock.Set(secEpoch.Add(at))
+		e.clock.Set(t0.Add(at))
 		s := e.load(v)
 		if touch {
-			secGet(t, s, "n")
+			getInt(t, s, "n")
 		}
 		return s
 	}
 	for _, at := range []time.Duration{time.Minute, 10*time.Minute - time.Second} {
 		for _, touch := range []bool{false, true} {
-			if c := e.commit(request(at, touch)); c != nil {
+			if c := e.commitOne(request(at, touch)); c != nil {
 				t.Errorf("request %v after the save (touched %v) sent %v", at, touch, c)
 			}
 		}
 	}
 	// At RenewAfter, even untouched: re-sealed with a later deadline.
-	c := e.commit(request(10*time.Minute, false))
+	c := e.commitOne(request(10*time.Minute, false))
 	if c == nil {
 		t.Fatal("request at RenewAfter was not renewed")
 	}
@@ -299,13 +267,13 @@ func TestSecRenewAfter(t *testing.T) {
 		t.Errorf("renewed Max-Age %d, want 1800", c.MaxAge)
 	}
 	info := e.load(c.Value).Info()
-	if !info.Expires.Equal(secEpoch.Add(40*time.Minute)) || !info.SavedAt.Equal(secEpoch.Add(10*time.Minute)) ||
-		!info.IssuedAt.Equal(secEpoch) || info.ID != id {
+	if !info.Expires.Equal(t0.Add(40*time.Minute)) || !info.SavedAt.Equal(t0.Add(10*time.Minute)) ||
+		!info.IssuedAt.Equal(t0) || info.ID != id {
 		t.Errorf("renewed info %+v: want deadline +40m, saved +10m, issued and ID unchanged", info)
 	}
 	// A 5xx response does not renew.
-	e.clock.Set(secEpoch.Add(20 * time.Minute))
-	h, err := e.m.Commit(e.load(v), 503)
+	e.clock.Set(t0.Add(20 * time.Minute))
+	h, err := commitHeader(e.m, e.load(v), 503)
 	if err != nil || h.Get("Set-Cookie") != "" {
 		t.Errorf("5xx renewed: %v, %v", h, err)
 	}
@@ -313,17 +281,17 @@ func TestSecRenewAfter(t *testing.T) {
 
 func TestSecRenewalAbsoluteCap(t *testing.T) {
 	t.Parallel()
-	e := newSecEnv(t, func(c *cookiesession.Config) {
+	e := newHarness(t, func(c *cookiesession.Config) {
 		c.Lifetime = 30 * time.Minute
 		c.RenewAfter = 10 * time.Minute
 		c.AbsoluteLifetime = time.Hour
 	})
-	v := e.save(secSet(t, "n", 1))
-	limit := secEpoch.Add(time.Hour)
+	v := e.saveWith(setter(t, "n", 1))
+	limit := t0.Add(time.Hour)
 	for at := 10 * time.Minute; at < time.Hour; at += 10 * time.Minute {
-		e.clock.Set(secEpoch.Add(at))
+		e.clock.Set(t0.Add(at))
 		s := e.load(v)
-		c := e.commit(s)
+		c := e.commitOne(s)
 		if c == nil {
 			t.Fatalf("no renewal at +%v", at)
 		}
@@ -332,7 +300,7 @@ func TestSecRenewalAbsoluteCap(t *testing.T) {
 		if deadline.After(limit) {
 			t.Errorf("renewal at +%v sealed deadline %v past the cap %v", at, deadline, limit)
 		}
-		if want := secMinTime(secEpoch.Add(at+30*time.Minute), limit); !deadline.Equal(want) {
+		if want := minTime(t0.Add(at+30*time.Minute), limit); !deadline.Equal(want) {
 			t.Errorf("renewal at +%v: deadline %v, want %v", at, deadline, want)
 		}
 		// Max-Age never points past the cap.
@@ -345,7 +313,7 @@ func TestSecRenewalAbsoluteCap(t *testing.T) {
 	if s.Len() != 0 {
 		t.Error("session opened past its absolute cap")
 	}
-	if c := e.commit(s); c == nil || c.Value != "" {
+	if c := e.commitOne(s); c == nil || c.Value != "" {
 		t.Errorf("past the cap: commit = %v, want the deletion cookie", c)
 	}
 }
@@ -354,24 +322,17 @@ func TestSecRenewalAbsoluteCap(t *testing.T) {
 // a longer one never extends the deadline sealed into them.
 func TestSecLifetimeChange(t *testing.T) {
 	t.Parallel()
-	e := newSecEnv(t, func(c *cookiesession.Config) { c.Lifetime = 14 * 24 * time.Hour })
-	v := e.save(secSet(t, "n", 1))
+	e := newHarness(t, func(c *cookiesession.Config) { c.Lifetime = 14 * 24 * time.Hour })
+	v := e.saveWith(setter(t, "n", 1))
 
 	shorter := e.with(func(c *cookiesession.Config) { c.Lifetime = time.Hour })
-	secBoundary(t, e, shorter, v, secEpoch.Add(time.Hour), cookiesession.ErrExpired)
+	boundary(t, e, shorter, v, t0.Add(time.Hour), cookiesession.ErrExpired)
 
 	longer := e.with(func(c *cookiesession.Config) { c.Lifetime = 30 * 24 * time.Hour })
-	secBoundary(t, e, longer, v, secEpoch.Add(14*24*time.Hour), cookiesession.ErrExpired)
+	boundary(t, e, longer, v, t0.Add(14*24*time.Hour), cookiesession.ErrExpired)
 
 	withCap := e.with(func(c *cookiesession.Config) { c.AbsoluteLifetime = 2 * time.Hour })
-	secBoundary(t, e, withCap, v, secEpoch.Add(2*time.Hour), cookiesession.ErrExpired)
-}
-
-func secMinTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
+	boundary(t, e, withCap, v, t0.Add(2*time.Hour), cookiesession.ErrExpired)
 }
 
 // TestSecExpiryExtremes: rules far outside the years int64 nanoseconds
@@ -392,11 +353,11 @@ func TestSecExpiryExtremes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newSecEnv(t, nil)
+			e := newHarness(t, nil)
 			s := e.load()
 			_ = s.Set("n", 1)
 			s.SetExpiry(tt.expiry)
-			c := e.commit(s)
+			c := e.commitOne(s)
 			if !tt.opens {
 				if c != nil {
 					t.Errorf("a session already past its rule was sent: %v", c)
@@ -410,7 +371,7 @@ func TestSecExpiryExtremes(t *testing.T) {
 				t.Errorf("Max-Age %d, want the 400-day cap", c.MaxAge)
 			}
 			e.clock.Advance(100 * 365 * 24 * time.Hour)
-			if n, ok := secGet(t, e.load(c.Value), "n"); !ok || n != 1 {
+			if n, ok := getInt(t, e.load(c.Value), "n"); !ok || n != 1 {
 				t.Errorf("a century later: n = %d, %v; want the session", n, ok)
 			}
 		})

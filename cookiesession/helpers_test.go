@@ -15,12 +15,14 @@ import (
 
 	"github.com/crumbhq/crumb/cookiesession"
 	"github.com/crumbhq/crumb/crypto"
+	"github.com/crumbhq/crumb/internal/format"
+	"github.com/crumbhq/crumb/internal/testhook"
 	"github.com/crumbhq/crumb/rotation"
 )
 
 // t0 is where every test clock starts: a whole second, so that times the
-// tests compute match crumb's one-second resolution exactly.
-var t0 = time.Date(2025, time.March, 1, 12, 0, 0, 0, time.UTC)
+// tests compute are easy to state.
+var t0 = time.Date(2026, time.March, 1, 12, 0, 0, 0, time.UTC)
 
 // sca is Django's SESSION_COOKIE_AGE default, crumb's default Lifetime.
 const sca = 1209600 * time.Second
@@ -51,16 +53,26 @@ func (c *fakeClock) Set(t time.Time) {
 	c.now = t
 }
 
-// errorLog collects what Config.OnError receives.
+// errorLog is a slog.Handler that collects the "error" attribute of every
+// record: each rejected cookie (logged at Debug) and each failure.
 type errorLog struct {
 	mu   sync.Mutex
 	errs []error
 }
 
-func (l *errorLog) record(_ context.Context, err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.errs = append(l.errs, err)
+func (l *errorLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *errorLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *errorLog) WithGroup(string) slog.Handler            { return l }
+func (l *errorLog) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if err, ok := a.Value.Any().(error); ok && a.Key == "error" {
+			l.mu.Lock()
+			l.errs = append(l.errs, err)
+			l.mu.Unlock()
+		}
+		return true
+	})
+	return nil
 }
 
 // take returns the errors recorded so far and forgets them.
@@ -72,11 +84,49 @@ func (l *errorLog) take() []error {
 	return errs
 }
 
-// harness is a Manager with its clock, its error log and its settings.
+// logRecorder is a slog.Handler that keeps whole records.
+type logRecorder struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (h *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (h *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *logRecorder) WithGroup(string) slog.Handler            { return h }
+func (h *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.recs = append(h.recs, r)
+	return nil
+}
+
+// take returns the records kept so far and forgets them.
+func (h *logRecorder) take() []slog.Record {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	recs := h.recs
+	h.recs = nil
+	return recs
+}
+
+// atLeast returns the records of recs at level or above.
+func atLeast(recs []slog.Record, level slog.Level) []slog.Record {
+	var out []slog.Record
+	for _, r := range recs {
+		if r.Level >= level {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// harness is a Manager with its keys, clock, error log and settings.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	m     *cookiesession.Manager
-	cfg   cookiesession.Config // as passed to New, with Keys, Clock and OnError filled in
+	cfg   cookiesession.Config // as passed to New, with Keys, Clock and Logger filled in
+	key   *crypto.Key          // the primary key, when the harness made the keys
+	ring  *rotation.Keyring    // and its ring
 	clock *fakeClock
 	errs  *errorLog
 }
@@ -91,36 +141,63 @@ func newKey(t testing.TB) *crypto.Key {
 	return k
 }
 
-// newRing returns a keyring with primary and the verify-only keys.
-func newRing(t testing.TB, primary *crypto.Key, verifyOnly ...*crypto.Key) *rotation.Keyring {
+// newRing returns a keyring with primary and the decrypt-only keys.
+func newRing(t testing.TB, primary *crypto.Key, decryptOnly ...*crypto.Key) *rotation.Keyring {
 	t.Helper()
-	r, err := rotation.New(primary, verifyOnly...)
+	r, err := rotation.NewKeyring(primary, decryptOnly...)
 	if err != nil {
-		t.Fatalf("rotation.New() error = %v", err)
+		t.Fatalf("rotation.NewKeyring() error = %v", err)
 	}
 	return r
 }
 
 // newManager builds a Manager from cfg. Unless cfg says otherwise, it gets
-// a keyring with one fresh key and a fake clock at t0; OnError always
-// records into h.errs.
-func newManager(t *testing.T, cfg cookiesession.Config) *harness {
+// a keyring with one fresh key and a fake clock at t0; unless it has a
+// Logger, the harness records every error logged into h.errs.
+func newManager(t testing.TB, cfg cookiesession.Config) *harness {
 	t.Helper()
 	h := &harness{t: t, errs: &errorLog{}}
 	if cfg.Keys == nil {
-		cfg.Keys = newRing(t, newKey(t))
+		h.key = newKey(t)
+		h.ring = newRing(t, h.key)
+		cfg.Keys = h.ring
 	}
 	if cfg.Clock == nil {
 		h.clock = newFakeClock()
 		cfg.Clock = h.clock.Now
 	}
-	cfg.OnError = h.errs.record
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(h.errs)
+	}
 	m, err := cookiesession.New(cfg)
 	if err != nil {
 		t.Fatalf("New() error = %v", err)
 	}
 	h.m, h.cfg = m, cfg
 	return h
+}
+
+// newHarness is newManager for a Config that mod adjusts.
+func newHarness(t testing.TB, mod func(*cookiesession.Config)) *harness {
+	t.Helper()
+	var cfg cookiesession.Config
+	if mod != nil {
+		mod(&cfg)
+	}
+	return newManager(t, cfg)
+}
+
+// with returns a Manager sharing h's keys, clock and error log, with the
+// Config adjusted by mod.
+func (h *harness) with(mod func(*cookiesession.Config)) *cookiesession.Manager {
+	h.t.Helper()
+	cfg := h.cfg
+	mod(&cfg)
+	m, err := cookiesession.New(cfg)
+	if err != nil {
+		h.t.Fatalf("New: %v", err)
+	}
+	return m
 }
 
 // now returns the harness's current time.
@@ -139,10 +216,11 @@ func (h *harness) load(values ...string) *cookiesession.Session {
 	return h.m.Load(context.Background(), headers...)
 }
 
-// commit commits s for status and fails the test on an error.
+// commit commits s for status and fails the test on an error; it checks
+// every Set-Cookie as commitChecked does.
 func (h *harness) commit(s *cookiesession.Session, status int) http.Header {
 	h.t.Helper()
-	hdr, err := h.m.Commit(s, status)
+	hdr, _, err := commitChecked(h.t, h.m, s, status)
 	if err != nil {
 		h.t.Fatalf("Commit(%d) error = %v", status, err)
 	}
@@ -164,8 +242,10 @@ func (h *harness) save(s *cookiesession.Session) string {
 func (h *harness) seed(data map[string]any) string {
 	h.t.Helper()
 	s := h.load()
-	if err := s.Update(data); err != nil {
-		h.t.Fatalf("Update(%v) error = %v", data, err)
+	for k, v := range data {
+		if err := s.Set(k, v); err != nil {
+			h.t.Fatalf("Set(%q, %v) error = %v", k, v, err)
+		}
 	}
 	return h.save(s)
 }
@@ -181,20 +261,42 @@ func (h *harness) reload(data map[string]any) *cookiesession.Session {
 	return s
 }
 
-// context returns the additional data crumb binds session cookies to.
-func (h *harness) context() []byte {
-	return crypto.Context("crumb/v1/cookiesession", h.m.Name(), h.cfg.Purpose)
+// adOf returns the additional data crumb binds the session cookies of m
+// to.
+func adOf(m *cookiesession.Manager) []byte {
+	return format.AdditionalData("crumb/v1/cookiesession", m.Name())
 }
 
 // sealRaw seals pt as a session cookie would be, under the current primary
 // key, whatever pt holds.
 func (h *harness) sealRaw(pt []byte) string {
 	h.t.Helper()
-	sealed, err := h.cfg.Keys.Keyring(h.now()).Seal(nil, pt, h.context())
+	return sealAD(h.t, h.cfg.Keys.At(h.now()), adOf(h.m), pt)
+}
+
+// sealAD seals pt with ring under additional data ad and returns its text.
+func sealAD(t testing.TB, ring *rotation.Keyring, ad, pt []byte) string {
+	t.Helper()
+	sealed, err := ring.Seal(nil, pt, ad)
 	if err != nil {
-		h.t.Fatalf("Seal() error = %v", err)
+		t.Fatalf("Seal() error = %v", err)
 	}
-	return crypto.Encode(sealed)
+	return format.Encode(sealed)
+}
+
+// sealPayload seals an arbitrary payload as m would, with ring's primary
+// key: the way to test what the payload decoder does with hostile
+// plaintext.
+func sealPayload(t testing.TB, m *cookiesession.Manager, ring *rotation.Keyring, payload []byte) string {
+	t.Helper()
+	return sealAD(t, ring, adOf(m), payload)
+}
+
+// foreignCookie seals a cookie under h's key for another cookie: it has
+// the right key ID, so opening it costs one AEAD open, which fails.
+func foreignCookie(t testing.TB, h *harness) string {
+	t.Helper()
+	return sealAD(t, h.ring, format.AdditionalData("crumb/v1/cookiesession", "another-cookie"), []byte{0xa0})
 }
 
 // serve runs one GET request for "/" through Handler(view), carrying the
@@ -231,7 +333,7 @@ func (h *harness) client(view http.HandlerFunc) (*http.Client, string) {
 }
 
 // get sends a GET to url with c and returns the response, body read.
-func get(t *testing.T, c *http.Client, url string) *http.Response {
+func get(t testing.TB, c *http.Client, url string) *http.Response {
 	t.Helper()
 	resp, err := c.Get(url)
 	if err != nil {
@@ -243,7 +345,7 @@ func get(t *testing.T, c *http.Client, url string) *http.Response {
 }
 
 // setCookies parses every Set-Cookie field of hdr.
-func setCookies(t *testing.T, hdr http.Header) []*http.Cookie {
+func setCookies(t testing.TB, hdr http.Header) []*http.Cookie {
 	t.Helper()
 	var cs []*http.Cookie
 	for _, line := range hdr.Values("Set-Cookie") {
@@ -257,7 +359,7 @@ func setCookies(t *testing.T, hdr http.Header) []*http.Cookie {
 }
 
 // onlyCookie returns the one Set-Cookie of hdr, parsed.
-func onlyCookie(t *testing.T, hdr http.Header) *http.Cookie {
+func onlyCookie(t testing.TB, hdr http.Header) *http.Cookie {
 	t.Helper()
 	cs := setCookies(t, hdr)
 	if len(cs) != 1 {
@@ -267,7 +369,7 @@ func onlyCookie(t *testing.T, hdr http.Header) *http.Cookie {
 }
 
 // noCookie fails the test if hdr sets any cookie.
-func noCookie(t *testing.T, hdr http.Header) {
+func noCookie(t testing.TB, hdr http.Header) {
 	t.Helper()
 	if got := hdr.Values("Set-Cookie"); len(got) != 0 {
 		t.Errorf("got Set-Cookie %q, want none", got)
@@ -288,7 +390,7 @@ func hasToken(hdr http.Header, key, token string) bool {
 }
 
 // wantVary checks whether hdr varies on Cookie.
-func wantVary(t *testing.T, hdr http.Header, want bool) {
+func wantVary(t testing.TB, hdr http.Header, want bool) {
 	t.Helper()
 	if got := hasToken(hdr, "Vary", "Cookie"); got != want {
 		t.Errorf("Vary: Cookie present = %v (Vary %q), want %v", got, hdr.Values("Vary"), want)
@@ -344,24 +446,24 @@ func (h *harness) wantAttributes(c *http.Cookie) {
 	}
 }
 
-// wantErrors checks that exactly the given rejections were reported, in
-// order, each matching its target with errors.Is; it forgets them.
+// wantErrors checks that exactly the given errors were logged, in order,
+// each matching its target with errors.Is; it forgets them.
 func (h *harness) wantErrors(targets ...error) {
 	h.t.Helper()
 	got := h.errs.take()
 	if len(got) != len(targets) {
-		h.t.Errorf("OnError got %d errors %v, want %d matching %v", len(got), got, len(targets), targets)
+		h.t.Errorf("logged %d errors %v, want %d matching %v", len(got), got, len(targets), targets)
 		return
 	}
 	for i, err := range got {
 		if !errors.Is(err, targets[i]) {
-			h.t.Errorf("OnError error %d = %v, want one matching %v", i, err, targets[i])
+			h.t.Errorf("logged error %d = %v, want one matching %v", i, err, targets[i])
 		}
 	}
 }
 
 // wantEmpty checks that s is a fresh empty session: no data, no ID.
-func wantEmpty(t *testing.T, s *cookiesession.Session) {
+func wantEmpty(t testing.TB, s *cookiesession.Session) {
 	t.Helper()
 	if n := s.Len(); n != 0 {
 		t.Errorf("Len() = %d, want 0 (keys %q)", n, s.Keys())
@@ -372,7 +474,7 @@ func wantEmpty(t *testing.T, s *cookiesession.Session) {
 }
 
 // wantString checks that s holds want under key.
-func wantString(t *testing.T, s *cookiesession.Session, key, want string) {
+func wantString(t testing.TB, s *cookiesession.Session, key, want string) {
 	t.Helper()
 	got, ok, err := cookiesession.Get[string](s, key)
 	if err != nil || !ok || got != want {
@@ -381,7 +483,7 @@ func wantString(t *testing.T, s *cookiesession.Session, key, want string) {
 }
 
 // wantMissing checks that s has no key.
-func wantMissing(t *testing.T, s *cookiesession.Session, key string) {
+func wantMissing(t testing.TB, s *cookiesession.Session, key string) {
 	t.Helper()
 	got, ok, err := cookiesession.Get[any](s, key)
 	if err != nil || ok || got != nil {
@@ -390,7 +492,7 @@ func wantMissing(t *testing.T, s *cookiesession.Session, key string) {
 }
 
 // flags checks the accessed and modified flags of s.
-func flags(t *testing.T, s *cookiesession.Session, accessed, modified bool) {
+func flags(t testing.TB, s *cookiesession.Session, accessed, modified bool) {
 	t.Helper()
 	if got := s.Accessed(); got != accessed {
 		t.Errorf("Accessed() = %v, want %v", got, accessed)
@@ -402,14 +504,14 @@ func flags(t *testing.T, s *cookiesession.Session, accessed, modified bool) {
 
 // tamper returns value with one bit of its sealed form flipped: a cookie
 // that is still plausible but does not authenticate.
-func tamper(t *testing.T, value string) string {
+func tamper(t testing.TB, value string) string {
 	t.Helper()
-	b, err := crypto.Decode(value)
-	if err != nil {
-		t.Fatalf("crypto.Decode(%q) error = %v", value, err)
+	v, ok := format.Parse(value)
+	if !ok {
+		t.Fatalf("format.Parse(%q) failed", value)
 	}
-	b[len(b)-1] ^= 1
-	return crypto.Encode(b)
+	v.Sealed[len(v.Sealed)-1] ^= 1
+	return format.Encode(v.Sealed)
 }
 
 // attribute returns the value of the attribute name (case-insensitive) of a
@@ -451,3 +553,236 @@ func (h *callbackHandler) count() int {
 }
 
 func slogWith(h slog.Handler) *slog.Logger { return slog.New(h) }
+
+// cookieHeader returns the Cookie header value carrying value under m's
+// name.
+func cookieHeader(m *cookiesession.Manager, value string) string {
+	return m.Name() + "=" + value
+}
+
+// loadWith returns m's session for a request carrying the given cookie
+// values in one Cookie header (none: no cookie).
+func loadWith(m *cookiesession.Manager, values ...string) *cookiesession.Session {
+	if len(values) == 0 {
+		return m.Load(context.Background())
+	}
+	parts := make([]string, len(values))
+	for i, v := range values {
+		parts[i] = cookieHeader(m, v)
+	}
+	return m.Load(context.Background(), strings.Join(parts, "; "))
+}
+
+// commitChecked commits s with status into a fresh header and checks every
+// Set-Cookie: it must parse with http.ParseSetCookie, be Valid, and carry
+// m's name; and a response that sets or clears the cookie must vary on
+// Cookie and be no-store.
+func commitChecked(t testing.TB, m *cookiesession.Manager, s *cookiesession.Session, status int) (http.Header, []*http.Cookie, error) {
+	t.Helper()
+	h := http.Header{}
+	err := m.Commit(s, status, h)
+	cookies := checkSetCookies(t, m, h)
+	return h, cookies, err
+}
+
+// checkSetCookies checks the Set-Cookie fields of h as commitChecked says
+// and returns them parsed.
+func checkSetCookies(t testing.TB, m *cookiesession.Manager, h http.Header) []*http.Cookie {
+	t.Helper()
+	var cookies []*http.Cookie
+	for _, line := range h.Values("Set-Cookie") {
+		c, err := http.ParseSetCookie(line)
+		if err != nil {
+			t.Fatalf("ParseSetCookie(%q): %v", line, err)
+		}
+		if err := c.Valid(); err != nil {
+			t.Fatalf("emitted cookie %q is not Valid: %v", line, err)
+		}
+		if c.Name != m.Name() {
+			t.Fatalf("emitted cookie name %q, want %q", c.Name, m.Name())
+		}
+		cookies = append(cookies, c)
+	}
+	if len(cookies) > 0 {
+		if got := h.Values("Vary"); len(got) != 1 || got[0] != "Cookie" {
+			t.Fatalf("Vary = %q with Set-Cookie, want [Cookie]", got)
+		}
+		if got := h.Values("Cache-Control"); len(got) != 1 || got[0] != "no-store" {
+			t.Fatalf("Cache-Control = %q with Set-Cookie, want [no-store]", got)
+		}
+	}
+	return cookies
+}
+
+// commitOne is commitChecked for a 200 response that must succeed; it
+// returns the single emitted cookie, or nil.
+func (h *harness) commitOne(s *cookiesession.Session) *http.Cookie {
+	h.t.Helper()
+	return commitOne(h.t, h.m, s)
+}
+
+func commitOne(t testing.TB, m *cookiesession.Manager, s *cookiesession.Session) *http.Cookie {
+	t.Helper()
+	_, cookies, err := commitChecked(t, m, s, http.StatusOK)
+	if err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	switch len(cookies) {
+	case 0:
+		return nil
+	case 1:
+		return cookies[0]
+	}
+	t.Fatalf("Commit sent %d cookies, want at most 1", len(cookies))
+	return nil
+}
+
+// saveWith runs f on a new session (no incoming cookie) and returns the
+// value of the cookie the response sets.
+func (h *harness) saveWith(f func(s *cookiesession.Session)) string {
+	h.t.Helper()
+	return saveWith(h.t, h.m, f)
+}
+
+func saveWith(t testing.TB, m *cookiesession.Manager, f func(s *cookiesession.Session)) string {
+	t.Helper()
+	s := loadWith(m)
+	f(s)
+	c := commitOne(t, m, s)
+	if c == nil || c.Value == "" {
+		t.Fatalf("Commit after a change sent no session cookie")
+	}
+	return c.Value
+}
+
+// setter is a saveWith callback that stores key = value.
+func setter(t testing.TB, key string, value any) func(*cookiesession.Session) {
+	return func(s *cookiesession.Session) {
+		t.Helper()
+		if err := s.Set(key, value); err != nil {
+			t.Fatalf("Set(%q): %v", key, err)
+		}
+	}
+}
+
+// getInt returns the int stored under key, and whether it was there.
+func getInt(t testing.TB, s *cookiesession.Session, key string) (int, bool) {
+	t.Helper()
+	v, ok, err := cookiesession.Get[int](s, key)
+	if err != nil {
+		t.Fatalf("Get(%q): %v", key, err)
+	}
+	return v, ok
+}
+
+// serveWith runs one GET request through Handler(view), carrying the
+// given session cookie value ("" for none), and returns the response after
+// checking its Set-Cookie fields.
+func (h *harness) serveWith(cookie string, view http.HandlerFunc) *http.Response {
+	h.t.Helper()
+	r := httptest.NewRequest("GET", "https://example.com/", nil)
+	if cookie != "" {
+		r.Header.Set("Cookie", cookieHeader(h.m, cookie))
+	}
+	w := httptest.NewRecorder()
+	h.m.Handler(view).ServeHTTP(w, r)
+	resp := w.Result()
+	checkSetCookies(h.t, h.m, resp.Header)
+	return resp
+}
+
+// sessionOf returns the request's session, failing the test without one.
+func sessionOf(t testing.TB, r *http.Request) *cookiesession.Session {
+	t.Helper()
+	s, ok := cookiesession.FromContext(r.Context())
+	if !ok || s == nil {
+		t.Fatal("FromContext inside Handler found no session")
+	}
+	return s
+}
+
+// responseCookie returns the value of the session cookie resp sets, or ""
+// with ok false if it sets none.
+func responseCookie(m *cookiesession.Manager, resp *http.Response) (string, bool) {
+	for _, c := range resp.Cookies() {
+		if c.Name == m.Name() {
+			return c.Value, true
+		}
+	}
+	return "", false
+}
+
+// outcome loads value with m at the clock's current time and returns nil
+// if the session opened, or the one error logged for it.
+func (h *harness) outcome(m *cookiesession.Manager, value string) error {
+	h.t.Helper()
+	s := loadWith(m, value)
+	opened := s.ID() != ""
+	errs := h.errs.take()
+	switch {
+	case opened && len(errs) == 0 && s.Err() == nil:
+		return nil
+	case !opened && len(errs) == 1 && errors.Is(s.Err(), errs[0]):
+		return errs[0]
+	}
+	h.t.Fatalf("load: opened %v with logged errors %v, Err %v", opened, errs, s.Err())
+	return nil
+}
+
+// boundary checks that value opens one second and one nanosecond before
+// deadline, and fails with want at it and one second after it.
+func boundary(t testing.TB, h *harness, m *cookiesession.Manager, value string, deadline time.Time, want error) {
+	t.Helper()
+	for _, c := range []struct {
+		at   time.Duration
+		want error
+	}{{-time.Second, nil}, {-time.Nanosecond, nil}, {0, want}, {time.Second, want}} {
+		h.clock.Set(deadline.Add(c.at))
+		err := h.outcome(m, value)
+		if (c.want == nil && err != nil) || (c.want != nil && !errors.Is(err, c.want)) {
+			t.Errorf("at deadline%+v: %v, want %v", c.at, err, c.want)
+		}
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// commitHeader commits s with status into a fresh header and returns it.
+func commitHeader(m *cookiesession.Manager, s *cookiesession.Session, status int) (http.Header, error) {
+	h := http.Header{}
+	err := m.Commit(s, status, h)
+	return h, err
+}
+
+// decodeText parses a cookie value as crumb does, failing with the uniform
+// malformed error.
+func decodeText(text string) ([]byte, error) {
+	v, ok := format.Parse(text)
+	if !ok {
+		return nil, crypto.Invalid(crypto.ReasonMalformed)
+	}
+	return v.Sealed, nil
+}
+
+// keyIDOf returns the key ID in the header of a cookie value, or the zero
+// ID if it has no valid header.
+func keyIDOf(value string) crypto.KeyID {
+	h, _ := format.PeekHeader(value)
+	return crypto.KeyID(h.KeyID)
+}
+
+// insecureKey returns the key for any secret, published samples included,
+// for the golden vectors.
+func insecureKey(t testing.TB, secret []byte) (*crypto.Key, error) {
+	t.Helper()
+	k, err := testhook.NewKeyUnchecked(secret)
+	if err != nil {
+		return nil, err
+	}
+	return k.(*crypto.Key), nil
+}

@@ -32,7 +32,7 @@ type vanishingSource struct {
 	gone atomic.Bool
 }
 
-func (v *vanishingSource) Keyring(time.Time) *rotation.Keyring {
+func (v *vanishingSource) At(time.Time) *rotation.Keyring {
 	if v.gone.Load() {
 		return nil
 	}
@@ -46,12 +46,11 @@ func (v *vanishingSource) Keyring(time.Time) *rotation.Keyring {
 func TestKeyringLost(t *testing.T) {
 	t.Parallel()
 	src := &vanishingSource{ring: newRing(t, newKey(t))}
-	var reported []error
+	reported := &errorLog{}
 	var logs bytes.Buffer
 	m, err := cookiesession.New(cookiesession.Config{
-		Keys:    src,
-		OnError: func(_ context.Context, err error) { reported = append(reported, err) },
-		Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
+		Keys:   src,
+		Logger: slog.New(teeHandler{reported, slog.NewTextHandler(&logs, nil)}),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +59,7 @@ func TestKeyringLost(t *testing.T) {
 	if err := s.Set("n", 1); err != nil {
 		t.Fatal(err)
 	}
-	h, err := m.Commit(s, http.StatusOK)
+	h, err := commitHeader(m, s, http.StatusOK)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +77,9 @@ func TestKeyringLost(t *testing.T) {
 		if _, ok, err := cookiesession.Get[int](s, "n"); ok || err != nil {
 			t.Errorf("Get with no keyring = %v, %v; want a miss", ok, err)
 		}
+		if err := s.Err(); !errors.Is(err, cookiesession.ErrConfig) {
+			t.Errorf("Err() = %v, want ErrConfig", err)
+		}
 		if err := s.Set("n", 2); err != nil {
 			t.Fatal(err)
 		}
@@ -88,8 +90,8 @@ func TestKeyringLost(t *testing.T) {
 	if got := rec.Header().Values("Set-Cookie"); len(got) != 0 {
 		t.Errorf("with no keyring the response sent %q, want nothing", got)
 	}
-	if len(reported) != 2 || !errors.Is(reported[0], cookiesession.ErrConfig) || !errors.Is(reported[1], cookiesession.ErrConfig) {
-		t.Errorf("reported %v, want two ErrConfig (the open, the save)", reported)
+	if got := reported.take(); len(got) != 2 || !errors.Is(got[0], cookiesession.ErrConfig) || !errors.Is(got[1], cookiesession.ErrConfig) {
+		t.Errorf("logged %v, want ErrConfig for the open and the save", got)
 	}
 	if n := strings.Count(logs.String(), "level=ERROR"); n != 2 {
 		t.Errorf("logged %d errors, want 2:\n%s", n, logs.String())
@@ -113,4 +115,30 @@ func TestSetRefusesWhatGetCannotReturn(t *testing.T) {
 	if s.Modified() || s.Has("k") {
 		t.Errorf("refused values changed the session: modified %v, has %v", s.Modified(), s.Has("k"))
 	}
+}
+
+// teeHandler sends each record to both handlers.
+type teeHandler [2]slog.Handler
+
+func (t teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return t[0].Enabled(ctx, l) || t[1].Enabled(ctx, l)
+}
+
+func (t teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	for _, h := range t {
+		if h.Enabled(ctx, r.Level) {
+			if err := h.Handle(ctx, r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (t teeHandler) WithAttrs(a []slog.Attr) slog.Handler {
+	return teeHandler{t[0].WithAttrs(a), t[1].WithAttrs(a)}
+}
+
+func (t teeHandler) WithGroup(g string) slog.Handler {
+	return teeHandler{t[0].WithGroup(g), t[1].WithGroup(g)}
 }

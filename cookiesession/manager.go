@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crumbhq/crumb/crypto"
+	"github.com/crumbhq/crumb/internal/format"
 	"github.com/crumbhq/crumb/rotation"
 )
 
@@ -29,16 +30,17 @@ const maxCandidates = 4
 // [New] at start-up and share it: it is immutable and safe for concurrent
 // use. Building it does no I/O.
 type Manager struct {
-	cfg     Config
-	name    string
-	context []byte // additional data: label, cookie name, purpose
-	now     func() time.Time
+	cfg  Config
+	name string
+	ad   []byte // the tail of the additional data: label, cookie name
+	now  func() time.Time
 
 	lifetime, absolute, renewAfter, skew int64 // nanoseconds
 	renews                               bool
 	notBefore                            int64 // Unix nanoseconds
 
-	logLimit logLimiter // bounds how often rejected cookies are logged
+	logLimit  logLimiter // bounds how often rejected cookies are logged
+	failLimit logLimiter // and cookies not opened for want of keys or a Revoker
 }
 
 // errNoKeyring is reported when Config.Keys returns no keyring at run time:
@@ -82,7 +84,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, configErr("Partitioned requires Secure (unset InsecureHTTP)")
 	}
 	if cfg.Lifetime == 0 {
-		cfg.Lifetime = DefaultLifetime
+		cfg.Lifetime = defaultLifetime
 	}
 	switch {
 	case cfg.Lifetime < time.Second:
@@ -107,24 +109,30 @@ func New(cfg Config) (*Manager, error) {
 	m := &Manager{
 		cfg:        cfg,
 		name:       name,
-		context:    crypto.Context(contextLabel, name, cfg.Purpose),
+		ad:         format.AdditionalData(contextLabel, name),
 		now:        cfg.Clock,
 		lifetime:   int64(cfg.Lifetime),
 		absolute:   int64(cfg.AbsoluteLifetime),
 		renewAfter: int64(cfg.RenewAfter),
 		skew:       int64(cfg.ClockSkew),
-		renews:     cfg.SaveEveryRequest || cfg.RenewAfter > 0,
+		renews:     cfg.RenewAfter > 0,
 	}
 	if m.now == nil {
 		m.now = time.Now
+	}
+	if m.cfg.Logger == nil {
+		m.cfg.Logger = slog.Default()
 	}
 	if !cfg.NotBefore.IsZero() {
 		m.notBefore = unixNano(cfg.NotBefore)
 	}
 	// A source that has no keyring now would fail every request: such as a
 	// rotation.Holder nobody stored a ring in.
-	if cfg.Keys.Keyring(m.now()) == nil {
+	if cfg.Keys.At(m.now()) == nil {
 		return nil, configErr("Keys (%T) returned no keyring", cfg.Keys)
+	}
+	if err := m.checkSchedule(); err != nil {
+		return nil, err
 	}
 	// Validate name, Domain and Path the way net/http will judge them, so
 	// that nothing is silently dropped or altered when a cookie is sent.
@@ -132,8 +140,65 @@ func New(cfg Config) (*Manager, error) {
 	if err := probe.Valid(); err != nil {
 		return nil, configErr("cookie attributes: %v", err)
 	}
+	// A limit below the smallest session cookie would make every save
+	// fail.
+	if least := m.smallestCookie(); least > cfg.MaxCookieSize {
+		return nil, configErr("MaxCookieSize %d is below the smallest session cookie (%d bytes with these attributes): raise it to at least %d",
+			cfg.MaxCookieSize, least, least)
+	}
 	buildModes()
 	return m, nil
+}
+
+// smallestCookie returns the length of the shortest Set-Cookie line a save
+// can send: an empty session (ID and times) as a browser-session cookie,
+// with no Max-Age nor Expires.
+func (m *Manager) smallestCookie() int {
+	const empty = 1 + (1 + 1 + idLen) + 3*(1+8) // {1: ID, 2..4: times}
+	value := strings.Repeat("A", (4*(format.Overhead+empty)+2)/3)
+	return len(m.cookie(value, 0, time.Time{}).String())
+}
+
+// checkSchedule checks that an automatic key schedule, if Config.Keys is
+// one, agrees with the session timings: each period's key must still open
+// a cookie it sealed for as long as the cookie lives, and the schedule
+// must allow at least the clock skew the sessions do.
+func (m *Manager) checkSchedule() error {
+	s, ok := m.cfg.Keys.(*rotation.Schedule)
+	if !ok {
+		return nil
+	}
+	sc := s.Config()
+	if sc.ClockSkew < m.cfg.ClockSkew {
+		return configErr("the key schedule's ClockSkew (%v) is below Config.ClockSkew (%v): raise rotation.ScheduleConfig.ClockSkew to at least %v",
+			sc.ClockSkew, m.cfg.ClockSkew, m.cfg.ClockSkew)
+	}
+	life := m.cookieLife()
+	if covered := time.Duration(sc.Previous) * sc.Period; covered < life {
+		return configErr("the key schedule keeps a key for %v after its period (Previous %d × Period %v), less than a cookie lives (%v, from Config.Lifetime and Config.AbsoluteLifetime): raise rotation.ScheduleConfig.Previous or Period, or lower Config.Lifetime",
+			covered, sc.Previous, sc.Period, life)
+	}
+	return nil
+}
+
+// cookieLife is the longest a cookie stays valid after it is sealed, with
+// the default expiry rule: Lifetime, or AbsoluteLifetime if shorter.
+func (m *Manager) cookieLife() time.Duration {
+	if a := m.cfg.AbsoluteLifetime; a > 0 && a < m.cfg.Lifetime {
+		return a
+	}
+	return m.cfg.Lifetime
+}
+
+// Policy returns the timings of a staged key rotation for sessions of m:
+// propagation as given, MaxLifetime the longest a cookie of m stays valid
+// after it is sealed (Config.Lifetime, or Config.AbsoluteLifetime if
+// shorter), and ClockSkew from the Config. Use it with
+// rotation.Keyring.PromoteAt and RetireAt, so that the rotation and the
+// sessions agree. Sessions whose handlers set a longer rule (IdleFor or
+// ExpiresAt beyond Lifetime) need a Policy with a longer MaxLifetime.
+func (m *Manager) Policy(propagation time.Duration) rotation.Policy {
+	return rotation.Policy{Propagation: propagation, MaxLifetime: m.cookieLife(), ClockSkew: m.cfg.ClockSkew}
 }
 
 // Name returns the name the session cookie is sent under, prefix included.
@@ -157,28 +222,22 @@ func (m *Manager) cookie(value string, maxAge int, expires time.Time) *http.Cook
 }
 
 // Load returns the session carried by the given Cookie header values, for
-// code that has no *http.Request: serverless and edge handlers. Pass every
-// Cookie header (HTTP/2 may split them), or the "name=value" strings of API
-// Gateway's and Lambda function URLs' cookies list: both parse alike.
+// code that serves requests without [Manager.Handler]: serverless and edge
+// handlers, or a net/http handler that manages its session itself (pass
+// r.Header["Cookie"]...). Pass every Cookie header (HTTP/2 may split
+// them), or the "name=value" strings of API Gateway's and Lambda function
+// URLs' cookies list: both parse alike. Pair it with [Manager.Commit].
 //
-// Nothing is decrypted yet: the cookie is opened on the session's first use.
-// A cookie that is missing, malformed, forged, expired or revoked gives an
-// empty session; the reason goes to Config.OnError and Config.Logger. Load
-// never fails.
+// Nothing is decrypted yet: the cookie is opened on the session's first
+// use. A cookie that is missing, malformed, forged, expired or revoked
+// gives an empty session, and [Session.Err] says why. Load never fails.
 func (m *Manager) Load(ctx context.Context, cookieHeaders ...string) *Session {
 	r := &http.Request{Header: http.Header{"Cookie": cookieHeaders}}
 	return m.newSession(ctx, r.CookiesNamed(m.name))
 }
 
-// LoadRequest is Load for an *http.Request, with the request's context.
-// [Manager.Handler] calls it; use it directly in handlers that manage their
-// session without the middleware, and pair it with [Manager.Save].
-func (m *Manager) LoadRequest(r *http.Request) *Session {
-	return m.newSession(r.Context(), r.CookiesNamed(m.name))
-}
-
 func (m *Manager) newSession(ctx context.Context, cookies []*http.Cookie) *Session {
-	st := &state{m: m, ctx: ctx, ring: m.cfg.Keys.Keyring(m.now())}
+	st := &state{m: m, ctx: ctx, ring: m.cfg.Keys.At(m.now())}
 	st.carried = len(cookies) > 0
 	for _, c := range cookies[:min(len(cookies), maxCandidates)] {
 		st.candidates = append(st.candidates, c.Value)
@@ -192,11 +251,11 @@ func (m *Manager) newSession(ctx context.Context, cookies []*http.Cookie) *Sessi
 // plausible reports, without cryptography, whether v can be a session
 // cookie: a single-chunk crumb value of sensible length.
 func plausible(v string) bool {
-	if len(v) > crypto.MaxChunkLen {
+	if len(v) > format.MaxChunkLen {
 		return false
 	}
-	h, err := crypto.PeekHeader(v)
-	return err == nil && h.Chunks == 1
+	h, ok := format.PeekHeader(v)
+	return ok && h.Chunks == 1
 }
 
 // errFuture rejects a cookie saved later than this instance's clock allows:
@@ -209,20 +268,17 @@ var errFuture = crypto.Invalid(crypto.ReasonPayload)
 // that opened it is not the primary. It runs no lock of crumb's: the
 // Revoker may take its time.
 func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string, now int64) (*payload, bool, error) {
-	if len(value) > crypto.MaxChunkLen {
+	if len(value) > format.MaxChunkLen {
 		return nil, false, crypto.Invalid(crypto.ReasonMalformed)
 	}
-	sealed, err := crypto.Decode(value) // checks alphabet, encoding and header
-	if err != nil {
-		return nil, false, err
-	}
-	if h, _ := crypto.ParseHeader(sealed); h.Chunks != 1 {
+	v, ok := format.Parse(value) // length, alphabet, header, canonical base64: once
+	if !ok || v.Header.Chunks != 1 {
 		return nil, false, crypto.Invalid(crypto.ReasonMalformed)
 	}
 	if ring == nil {
 		return nil, false, errNoKeyring
 	}
-	pt, opened, err := ring.Open(nil, sealed, m.context)
+	pt, opened, err := ring.Open(v.Sealed[format.HeaderSize+format.NonceSize:format.HeaderSize+format.NonceSize], v.Sealed, m.ad)
 	if err != nil {
 		return nil, false, err
 	}
@@ -317,79 +373,73 @@ type reportKind uint8
 
 const (
 	rejected  reportKind = iota // an incoming cookie that did not become a session
-	notOpened                   // the keys were missing: no cookie could be opened
+	notOpened                   // the keys were missing, or the Revoker could not check: not the cookie's fault
 	notSaved                    // a session that should have been saved was not
 	lateUse                     // the session was used after the response headers went out
 )
 
-// report passes err to Config.OnError, and logs it to Config.Logger, or
-// to slog.Default() when neither hook is set. Everything but a rejected
-// cookie is logged at Error level; rejected cookies, which anyone can send
-// at any rate, are logged at most once per logInterval, with the count of
-// those left out. It runs with no lock of crumb's held.
+// report logs err to Config.Logger: see its documentation. It runs with no
+// lock of crumb's held.
 func (m *Manager) report(ctx context.Context, err error, kind reportKind) {
-	if m.cfg.OnError != nil {
-		m.cfg.OnError(ctx, err)
-	}
 	logger := m.cfg.Logger
-	if logger == nil {
-		if m.cfg.OnError != nil {
-			return
-		}
-		logger = slog.Default()
-	}
 	name := slog.String("cookie", m.name)
 	switch kind {
 	case notOpened:
-		logger.LogAttrs(ctx, slog.LevelError, "crumb: session cookie not opened", name, slog.Any("error", err))
+		// Every request fails alike until the keys or the store are back:
+		// each is logged at Debug, and at Error once a minute.
+		logger.LogAttrs(ctx, slog.LevelDebug, "crumb: session cookie not opened", name, slog.Any("error", err))
+		if count, ok := m.failLimit.allow(m.now()); ok {
+			logger.LogAttrs(ctx, slog.LevelError, "crumb: session cookies not opened", name,
+				slog.Uint64("count", count), slog.String("last_error", err.Error()))
+		}
 		return
 	case notSaved:
 		logger.LogAttrs(ctx, slog.LevelError, "crumb: session not saved", name, slog.Any("error", err))
 		return
 	case lateUse:
-		logger.LogAttrs(ctx, slog.LevelError, "crumb: session used too late", name, slog.Any("error", err))
+		logger.LogAttrs(ctx, slog.LevelError, "crumb: session used after the response headers were written", name, slog.Any("error", err))
 		return
 	}
-	skipped, ok := m.logLimit.allow(m.now())
-	if !ok {
-		return
+	reason := rejectionReason(err)
+	logger.LogAttrs(ctx, slog.LevelDebug, "crumb: session cookie rejected", name, slog.String("reason", reason), slog.Any("error", err))
+	if count, ok := m.logLimit.allow(m.now()); ok {
+		logger.LogAttrs(ctx, slog.LevelWarn, "crumb: session cookies rejected", name,
+			slog.Uint64("count", count), slog.String("last_reason", reason))
 	}
-	attrs := []slog.Attr{name}
-	if skipped > 0 {
-		attrs = append(attrs, slog.Uint64("not_logged_before", skipped))
-	}
+}
+
+// rejectionReason names the class of a rejection, for logs.
+func rejectionReason(err error) string {
 	switch {
 	case errors.Is(err, ErrExpired):
-		logger.LogAttrs(ctx, slog.LevelInfo, "crumb: session cookie expired", attrs...)
+		return "expired"
 	case errors.Is(err, ErrRevoked):
-		logger.LogAttrs(ctx, slog.LevelWarn, "crumb: session cookie revoked", append(attrs, slog.Any("error", err))...)
-	default:
-		logger.LogAttrs(ctx, slog.LevelWarn, "crumb: session cookie rejected",
-			append(attrs, slog.String("reason", crypto.ReasonOf(err).String()))...)
+		return "revoked"
 	}
+	return crypto.ReasonOf(err).String()
 }
 
 // logInterval is the least time between two log lines about rejected
 // cookies.
 const logInterval = time.Minute
 
-// logLimiter lets one event through per logInterval and counts the rest.
-// It is safe for concurrent use.
+// logLimiter counts events and lets a summary through at most once per
+// logInterval. It is safe for concurrent use.
 type logLimiter struct {
-	mu      sync.Mutex
-	next    time.Time // when the next line may be logged
-	skipped uint64    // events held back since the last line
+	mu    sync.Mutex
+	next  time.Time // when the next summary may be logged
+	count uint64    // events since the last summary, this one included
 }
 
-// allow reports whether an event at now may be logged and, if so, how many
-// were held back before it.
-func (l *logLimiter) allow(now time.Time) (skipped uint64, ok bool) {
+// allow counts an event at now and reports whether a summary may be
+// logged, and of how many events.
+func (l *logLimiter) allow(now time.Time) (count uint64, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.count++
 	if now.Before(l.next) {
-		l.skipped++
 		return 0, false
 	}
-	skipped, l.skipped, l.next = l.skipped, 0, now.Add(logInterval)
-	return skipped, true
+	count, l.count, l.next = l.count, 0, now.Add(logInterval)
+	return count, true
 }

@@ -19,18 +19,17 @@ type contextEntry struct {
 	parent *contextEntry
 }
 
-// NewContext returns a copy of ctx carrying s, for code that loads sessions
-// itself and passes them down. Sessions of other Managers already in ctx
-// stay reachable with [Manager.FromContext].
-func NewContext(ctx context.Context, s *Session) context.Context {
+// newContext returns a copy of ctx carrying s. Sessions of other Managers
+// already in ctx stay reachable with [Manager.FromContext].
+func newContext(ctx context.Context, s *Session) context.Context {
 	parent, _ := ctx.Value(contextKey{}).(*contextEntry)
 	return context.WithValue(ctx, contextKey{}, &contextEntry{s: s, parent: parent})
 }
 
-// FromContext returns the session that the innermost [Manager.Handler] (or
-// NewContext) put in ctx. Outside Handler it returns nil, false; the
-// methods of that nil *Session return [ErrNoSession] rather than panic.
-// With several Managers in one chain, use [Manager.FromContext].
+// FromContext returns the session that the innermost [Manager.Handler] put
+// in ctx. Outside Handler it returns nil, false; the methods of that nil
+// *Session return [ErrNoSession] rather than panic. With several Managers
+// in one chain, use [Manager.FromContext].
 func FromContext(ctx context.Context) (*Session, bool) {
 	e, _ := ctx.Value(contextKey{}).(*contextEntry)
 	if e == nil || e.s == nil {
@@ -39,8 +38,8 @@ func FromContext(ctx context.Context) (*Session, bool) {
 	return e.s, true
 }
 
-// FromContext returns the session of m that m's Handler (or NewContext)
-// put in ctx, whatever other Managers' Handlers wrap the route.
+// FromContext returns the session of m that m's Handler put in ctx,
+// whatever other Managers' Handlers wrap the route.
 func (m *Manager) FromContext(ctx context.Context) (*Session, bool) {
 	e, _ := ctx.Value(contextKey{}).(*contextEntry)
 	for ; e != nil; e = e.parent {
@@ -56,21 +55,20 @@ func (m *Manager) FromContext(ctx context.Context) (*Session, bool) {
 // writes the status: at its first WriteHeader (of a final status, or 101
 // Switching Protocols), Write or Flush, when it hijacks the connection, or
 // when it returns without writing. Set-Cookie therefore goes out before the
-// first byte of the body; a change to the session after that point cannot
-// reach the client and is reported as [ErrLateChange], and a first read
-// of the request's session after that point, on a response that does not
-// vary on Cookie, as [ErrLateAccess].
+// first byte of the body. A change to the session after that point cannot
+// reach the client, and a first read of the request's session after that
+// point personalises a response that does not vary on Cookie: both are
+// logged as [ErrLate].
 //
 // The ResponseWriter passed down implements Flush, Hijack and Unwrap, so
 // http.ResponseController, streaming, full-duplex and upgrading handlers
 // keep working. Errors (rejected cookies, a session too large to send) go
-// to Config.OnError and Config.Logger, or to slog.Default() if neither is
-// set; the request never fails because of its cookie.
+// to Config.Logger; the request never fails because of its cookie.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := m.LoadRequest(r)
+		s := m.newSession(r.Context(), r.CookiesNamed(m.name))
 		sw := &responseWriter{ResponseWriter: w, m: m, s: s}
-		next.ServeHTTP(sw, r.WithContext(NewContext(r.Context(), s)))
+		next.ServeHTTP(sw, r.WithContext(newContext(r.Context(), s)))
 		if !sw.committed {
 			sw.commit(http.StatusOK)
 		}
@@ -79,10 +77,10 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		late, lateRead := st.gen != st.commitGen, st.lateAccess
 		st.mu.Unlock()
 		if late && !sw.reported {
-			m.report(r.Context(), ErrLateChange, lateUse)
+			m.report(r.Context(), errLateChange, lateUse)
 		}
 		if lateRead && !late {
-			m.report(r.Context(), ErrLateAccess, lateUse)
+			m.report(r.Context(), errLateRead, lateUse)
 		}
 	})
 }
@@ -106,9 +104,7 @@ var (
 
 func (w *responseWriter) commit(status int) {
 	w.committed = true
-	h, err := w.m.Commit(w.s, status)
-	MergeHeader(w.ResponseWriter.Header(), h)
-	if err != nil {
+	if err := w.m.Commit(w.s, status, w.ResponseWriter.Header()); err != nil {
 		w.m.report(w.s.state().ctx, err, notSaved)
 	}
 }
@@ -145,24 +141,25 @@ func (w *responseWriter) FlushError() error {
 // Hijack commits the session, then hands over the connection, as a
 // WebSocket library does to write its own 101 response. If the session
 // was changed (or flushed), the response is written by the hijacker,
-// which does not send the Set-Cookie: that is reported as
-// [ErrLateChange]. Change the session before the upgrade, on a response
-// the handler writes itself, or after it over the new protocol. If the
-// underlying writer cannot hijack, Hijack returns http.ErrNotSupported.
+// which does not send the Set-Cookie: that is logged as [ErrLate]. Change
+// the session before the upgrade, on a response the handler writes
+// itself, or after it over the new protocol. If the underlying writer
+// cannot hijack, Hijack returns http.ErrNotSupported.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !w.committed {
 		w.committed = true
-		h, err := w.m.Commit(w.s, http.StatusSwitchingProtocols)
-		MergeHeader(w.ResponseWriter.Header(), h)
+		hdr := w.ResponseWriter.Header()
+		before := len(hdr["Set-Cookie"])
+		err := w.m.Commit(w.s, http.StatusSwitchingProtocols, hdr)
 		ctx := w.s.state().ctx
 		switch {
 		case err != nil:
 			w.m.report(ctx, err, notSaved)
-		case len(h["Set-Cookie"]) > 0 && w.s.Modified():
+		case len(hdr["Set-Cookie"]) > before && w.s.Modified():
 			// A lost renewal or re-seal is redone by the next request; a
 			// lost change or logout is not.
 			w.reported = true
-			w.m.report(ctx, fmt.Errorf("%w: the connection was hijacked, so the hijacker writes the response and its Set-Cookie is not sent", ErrLateChange), lateUse)
+			w.m.report(ctx, errHijacked, lateUse)
 		}
 	}
 	return http.NewResponseController(w.ResponseWriter).Hijack()
@@ -170,3 +167,10 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // Unwrap returns the underlying ResponseWriter, for http.ResponseController.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// What the middleware logs as ErrLate.
+var (
+	errLateChange = fmt.Errorf("%w: the session changed after the response headers were written; the change is lost", ErrLate)
+	errLateRead   = fmt.Errorf("%w: the request's session was first read after the response headers were written without Vary: Cookie, so a shared cache may serve this personalised response to others; read it before writing the body", ErrLate)
+	errHijacked   = fmt.Errorf("%w: the connection was hijacked, so the hijacker writes the response and the session's Set-Cookie is not sent; change the session before the upgrade on a response the handler writes, or after it", ErrLate)
+)

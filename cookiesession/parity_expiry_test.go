@@ -17,12 +17,12 @@ func TestDefaultExpiry(t *testing.T) {
 	t.Parallel()
 	h := newManager(t, cookiesession.Config{})
 	s := h.load()
-	if got := s.ExpiryAge(); got != sca {
-		t.Errorf("ExpiryAge() = %v, want %v", got, sca)
+	if got := s.ExpiryDate().Sub(h.now()); got != sca {
+		t.Errorf("ExpiryDate()-now = %v, want %v", got, sca)
 	}
 	s.SetExpiry(cookiesession.BrowserClose)
-	if got := s.ExpiryAge(); got != sca {
-		t.Errorf("ExpiryAge() after SetExpiry(BrowserClose) = %v, want %v", got, sca)
+	if got := s.ExpiryDate().Sub(h.now()); got != sca {
+		t.Errorf("ExpiryDate()-now after SetExpiry(BrowserClose) = %v, want %v", got, sca)
 	}
 	if got, want := s.ExpiryDate(), h.now().Add(sca); !got.Equal(want) {
 		t.Errorf("ExpiryDate() after SetExpiry(BrowserClose) = %v, want %v", got, want)
@@ -41,12 +41,12 @@ func TestExpirySeconds(t *testing.T) {
 	if got, want := s.ExpiryDate(), m.Add(10*time.Second); !got.Equal(want) {
 		t.Errorf("ExpiryDate() = %v, want %v", got, want)
 	}
-	if got := s.ExpiryAge(); got != 10*time.Second {
-		t.Errorf("ExpiryAge() = %v, want 10s", got)
+	if got := s.ExpiryDate().Sub(h.now()); got != 10*time.Second {
+		t.Errorf("ExpiryDate()-now = %v, want 10s", got)
 	}
 	h.clock.Advance(7 * time.Second)
-	if got := s.ExpiryAge(); got != 10*time.Second {
-		t.Errorf("ExpiryAge() 7s later = %v, want 10s", got)
+	if got := s.ExpiryDate().Sub(h.now()); got != 10*time.Second {
+		t.Errorf("ExpiryDate()-now 7s later = %v, want 10s", got)
 	}
 	if got, want := s.ExpiryDate(), m.Add(17*time.Second); !got.Equal(want) {
 		t.Errorf("ExpiryDate() 7s later = %v, want %v", got, want)
@@ -64,15 +64,15 @@ func TestExpiryIn(t *testing.T) {
 	if got, want := s.ExpiryDate(), m.Add(10*time.Second); !got.Equal(want) {
 		t.Errorf("ExpiryDate() = %v, want %v", got, want)
 	}
-	if got := s.ExpiryAge(); got != 10*time.Second {
-		t.Errorf("ExpiryAge() = %v, want 10s", got)
+	if got := s.ExpiryDate().Sub(h.now()); got != 10*time.Second {
+		t.Errorf("ExpiryDate()-now = %v, want 10s", got)
 	}
 	h.clock.Advance(3 * time.Second)
 	if got, want := s.ExpiryDate(), m.Add(10*time.Second); !got.Equal(want) {
 		t.Errorf("ExpiryDate() 3s later = %v, want %v (fixed)", got, want)
 	}
-	if got := s.ExpiryAge(); got != 7*time.Second {
-		t.Errorf("ExpiryAge() 3s later = %v, want 7s", got)
+	if got := s.ExpiryDate().Sub(h.now()); got != 7*time.Second {
+		t.Errorf("ExpiryDate()-now 3s later = %v, want 7s", got)
 	}
 }
 
@@ -87,8 +87,8 @@ func TestExpiryAt(t *testing.T) {
 	if got, want := s.ExpiryDate(), m.Add(10*time.Second); !got.Equal(want) {
 		t.Errorf("ExpiryDate() = %v, want %v", got, want)
 	}
-	if got := s.ExpiryAge(); got != 10*time.Second {
-		t.Errorf("ExpiryAge() = %v, want 10s", got)
+	if got := s.ExpiryDate().Sub(h.now()); got != 10*time.Second {
+		t.Errorf("ExpiryDate()-now = %v, want 10s", got)
 	}
 	// The deadline survives the cookie at whole-second precision.
 	r := h.load(h.save(s))
@@ -110,8 +110,8 @@ func TestExpiryReset(t *testing.T) {
 	s.SetExpiry(cookiesession.DefaultExpiry)
 	s.SetExpiry(cookiesession.IdleFor(10 * time.Second))
 	s.SetExpiry(cookiesession.DefaultExpiry)
-	if got := s.ExpiryAge(); got != sca {
-		t.Errorf("ExpiryAge() = %v, want %v", got, sca)
+	if got := s.ExpiryDate().Sub(h.now()); got != sca {
+		t.Errorf("ExpiryDate()-now = %v, want %v", got, sca)
 	}
 
 	r := h.reload(map[string]any{"k": "v"})
@@ -126,36 +126,40 @@ func TestExpiryReset(t *testing.T) {
 	r = h.load(h.save(s))
 	r.SetExpiry(cookiesession.DefaultExpiry)
 	flags(t, r, true, true)
-	if got := r.ExpiryAge(); got != sca {
-		t.Errorf("ExpiryAge() after resetting a sealed idle window = %v, want %v", got, sca)
+	if got := r.ExpiryDate().Sub(h.now()); got != sca {
+		t.Errorf("ExpiryDate()-now after resetting a sealed idle window = %v, want %v", got, sca)
 	}
 }
 
 // Case 33, Django test_get_expire_at_browser_close: with SEABC off, an idle
 // window, browser close and a reset give false, true, false; with SEABC on,
-// false, true, true.
+// false, true, true; a fixed deadline gives false. crumb shows it where the
+// browser sees it: a browser-session cookie has neither Max-Age nor
+// Expires.
 func TestBrowserClose(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		seabc bool
-		want  [3]bool
+		want  [4]bool
 	}{
-		{false, [3]bool{false, true, false}},
-		{true, [3]bool{false, true, true}},
+		{false, [4]bool{false, true, false, false}},
+		{true, [4]bool{false, true, true, false}},
 	} {
 		h := newManager(t, cookiesession.Config{ExpireAtBrowserClose: tc.seabc})
-		s := h.load()
 		for i, e := range []cookiesession.Expiry{
 			cookiesession.IdleFor(10 * time.Second), cookiesession.BrowserClose, cookiesession.DefaultExpiry,
+			cookiesession.ExpiresIn(time.Hour),
 		} {
+			s := h.load()
+			_ = s.Set("k", "v")
+			s.SetExpiry(cookiesession.IdleFor(time.Minute)) // then reset to e
 			s.SetExpiry(e)
-			if got := s.ExpireAtBrowserClose(); got != tc.want[i] {
-				t.Errorf("SEABC %v, step %d: ExpireAtBrowserClose() = %v, want %v", tc.seabc, i, got, tc.want[i])
+			line := h.commit(s, http.StatusOK).Get("Set-Cookie")
+			_, maxAge := attribute(line, "Max-Age")
+			_, expires := attribute(line, "Expires")
+			if got := !maxAge && !expires; got != tc.want[i] {
+				t.Errorf("SEABC %v, step %d: browser-session cookie = %v (%q), want %v", tc.seabc, i, got, line, tc.want[i])
 			}
-		}
-		s.SetExpiry(cookiesession.ExpiresIn(time.Hour))
-		if s.ExpireAtBrowserClose() {
-			t.Errorf("SEABC %v, fixed deadline: ExpireAtBrowserClose() = true, want false", tc.seabc)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package cookiesession
 import (
 	"encoding"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"reflect"
@@ -20,20 +21,38 @@ import (
 // payload is the plaintext sealed in a session cookie: a CBOR map with small
 // integer keys, specified in docs/FORMAT.md. Times are Unix nanoseconds.
 type payload struct {
-	ID       []byte                     `cbor:"1,keyasint"`           // session ID, idLen random bytes
-	IssuedAt int64                      `cbor:"2,keyasint"`           // when the ID was minted
-	SavedAt  int64                      `cbor:"3,keyasint"`           // last save: starts the idle window
-	Deadline int64                      `cbor:"4,keyasint"`           // the session is valid while now < Deadline
-	Expiry   *expiryWire                `cbor:"5,keyasint,omitempty"` // custom expiry, if any
-	Subject  string                     `cbor:"6,keyasint,omitempty"` // for revocation checks
-	Data     map[string]cbor.RawMessage `cbor:"7,keyasint,omitempty"` // dict-like values
-	Value    cbor.RawMessage            `cbor:"8,keyasint,omitempty"` // typed-mode value
-	Flashes  []cbor.RawMessage          `cbor:"9,keyasint,omitempty"` // pending flash messages
+	ID       []byte                     // 1: session ID, idLen random bytes
+	IssuedAt int64                      // 2: when the ID was minted
+	SavedAt  int64                      // 3: last save: starts the idle window
+	Deadline int64                      // 4: the session is valid while now < Deadline
+	Expiry   *expiryWire                // 5: custom expiry, if any
+	Subject  string                     // 6: for revocation checks
+	Data     map[string]cbor.RawMessage // 7: dict-like values
+	Value    cbor.RawMessage            // 8: typed-mode value
+	Flashes  []cbor.RawMessage          // 9: pending flash messages
+	// Ext holds extension fields (keys 16 to 63) that a later version of
+	// crumb wrote: this one does not know them, and keeps them as they
+	// are, in key order, when it seals the session again.
+	Ext []extField
 }
+
+// extField is an extension field kept verbatim.
+type extField struct {
+	Key   uint64
+	Value cbor.RawMessage
+}
+
+// The payload's key ranges (docs/FORMAT.md, "Fields"): keys 1 to 15 are
+// crumb's own, and a reader refuses one it does not know; keys from
+// minExtKey to maxExtKey are extensions, which a reader that does not know
+// them checks, ignores and keeps.
+const (
+	minExtKey = 16
+	maxExtKey = 63
+)
 
 // expiryWire is a custom expiry: [kind, value].
 type expiryWire struct {
-	_     struct{} `cbor:",toarray"`
 	Kind  uint8
 	Value int64
 }
@@ -455,10 +474,11 @@ func stringKeys(v any) any {
 var errPayload = crypto.Invalid(crypto.ReasonPayload)
 
 // decodePayload reads and checks a sealed payload as docs/FORMAT.md
-// specifies: one CBOR map in the subset of cbor.go with keys 1 to 9 in
-// order, each of its type, keys 5 to 9 absent rather than empty, each
-// stored value nesting at most valueNesting levels, and consistent times.
-// The stored values it returns alias b. Its errors are errPayload.
+// specifies: one CBOR map in the subset of cbor.go with keys in order,
+// keys 1 to 9 each of its type and 5 to 9 absent rather than empty,
+// extension keys 16 to 63 holding values, no other key, each stored value
+// nesting at most valueNesting levels, and consistent times. The stored
+// values it returns alias b. Its errors are errPayload.
 func decodePayload(b []byte) (*payload, error) {
 	p, err := readPayload(b)
 	if err != nil {
@@ -510,7 +530,14 @@ func readPayload(b []byte) (*payload, error) {
 		case 9:
 			p.Flashes, err = r.flashes()
 		default:
-			err = errCBOR
+			if key < minExtKey || key > maxExtKey {
+				err = errCBOR // a core field this version does not know, or outside both ranges
+				break
+			}
+			var v cbor.RawMessage
+			if v, err = r.value(); err == nil {
+				p.Ext = append(p.Ext, extField{Key: key, Value: v})
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -623,4 +650,82 @@ func (r *cborReader) flashes() ([]cbor.RawMessage, error) {
 		}
 	}
 	return out, nil
+}
+
+// appendPayload appends the encoding of p to dst: the canonical form
+// decodePayload reads, with the extension fields in key order after the
+// core ones.
+func appendPayload(dst []byte, p *payload) []byte {
+	n := 4 + len(p.Ext)
+	for _, present := range []bool{p.Expiry != nil, p.Subject != "", len(p.Data) > 0, p.Value != nil, len(p.Flashes) > 0} {
+		if present {
+			n++
+		}
+	}
+	dst = appendHead(dst, majorMap, uint64(n))
+	dst = appendHead(dst, majorUint, 1)
+	dst = append(appendHead(dst, majorBytes, uint64(len(p.ID))), p.ID...)
+	for i, t := range []int64{p.IssuedAt, p.SavedAt, p.Deadline} {
+		dst = appendHead(dst, majorUint, uint64(2+i))
+		dst = appendHead(dst, majorUint, uint64(t))
+	}
+	if p.Expiry != nil {
+		dst = appendHead(dst, majorUint, 5)
+		dst = appendHead(dst, majorArray, 2)
+		dst = appendHead(dst, majorUint, uint64(p.Expiry.Kind))
+		dst = appendHead(dst, majorUint, uint64(p.Expiry.Value))
+	}
+	if p.Subject != "" {
+		dst = appendHead(dst, majorUint, 6)
+		dst = append(appendHead(dst, majorText, uint64(len(p.Subject))), p.Subject...)
+	}
+	if len(p.Data) > 0 {
+		dst = appendHead(dst, majorUint, 7)
+		dst = appendHead(dst, majorMap, uint64(len(p.Data)))
+		// Text keys in the order of their encodings: shorter first, then
+		// bytewise, since the head encodes the length.
+		keys := slices.SortedFunc(maps.Keys(p.Data), func(a, b string) int {
+			if len(a) != len(b) {
+				return len(a) - len(b)
+			}
+			return strings.Compare(a, b)
+		})
+		for _, k := range keys {
+			dst = append(appendHead(dst, majorText, uint64(len(k))), k...)
+			dst = append(dst, p.Data[k]...)
+		}
+	}
+	if p.Value != nil {
+		dst = appendHead(dst, majorUint, 8)
+		dst = append(dst, p.Value...)
+	}
+	if len(p.Flashes) > 0 {
+		dst = appendHead(dst, majorUint, 9)
+		dst = appendHead(dst, majorArray, uint64(len(p.Flashes)))
+		for _, f := range p.Flashes {
+			dst = append(dst, f...)
+		}
+	}
+	for _, e := range p.Ext {
+		dst = appendHead(dst, majorUint, e.Key)
+		dst = append(dst, e.Value...)
+	}
+	return dst
+}
+
+// appendHead appends the shortest head of major type major with argument
+// arg.
+func appendHead(dst []byte, major byte, arg uint64) []byte {
+	m := major << 5
+	switch {
+	case arg < 24:
+		return append(dst, m|byte(arg))
+	case arg <= math.MaxUint8:
+		return append(dst, m|24, byte(arg))
+	case arg <= math.MaxUint16:
+		return append(dst, m|25, byte(arg>>8), byte(arg))
+	case arg <= math.MaxUint32:
+		return append(dst, m|26, byte(arg>>24), byte(arg>>16), byte(arg>>8), byte(arg))
+	}
+	return append(dst, m|27, byte(arg>>56), byte(arg>>48), byte(arg>>40), byte(arg>>32), byte(arg>>24), byte(arg>>16), byte(arg>>8), byte(arg))
 }

@@ -97,7 +97,6 @@ func TestSetRefusesUnstorable(t *testing.T) {
 			s := h.load()
 			stores := map[string]func() error{
 				"Set":      func() error { return s.Set("k", tt.value) },
-				"Update":   func() error { return s.Update(map[string]any{"k": tt.value}) },
 				"SetData":  func() error { return cookiesession.SetData(s, tt.value) },
 				"AddFlash": func() error { return cookiesession.AddFlash(s, tt.value) },
 			}

@@ -66,9 +66,8 @@ type Revoker interface {
 	Revoke(ctx context.Context, info Info, until time.Time) error
 }
 
-// ErrDenied is the error DenyList.Check returns for a revoked session. It
-// matches ErrRevoked.
-var ErrDenied = fmt.Errorf("%w: the session is on the deny list", ErrRevoked)
+// errDenied is the error DenyList.Check returns for a revoked session.
+var errDenied = fmt.Errorf("%w: the session is on the deny list", ErrRevoked)
 
 // A DenyList is an in-memory [Revoker] for a single process: it remembers
 // revoked session IDs until the time Revoke is given, and per-subject
@@ -84,15 +83,15 @@ type DenyList struct {
 var _ Revoker = (*DenyList)(nil)
 
 // Check rejects revoked IDs and sessions issued before their subject's
-// cut-off.
+// cut-off, with an error matching ErrRevoked.
 func (d *DenyList) Check(_ context.Context, info Info) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.ids[info.ID]; ok {
-		return ErrDenied
+		return errDenied
 	}
 	if cut, ok := d.subjects[info.Subject]; ok && info.Subject != "" && info.IssuedAt.Before(cut) {
-		return ErrDenied
+		return errDenied
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ func TestRevokeOutlivesRenewedCopies(t *testing.T) {
 	}{
 		{name: "Lifetime and RenewAfter", cfg: cookiesession.Config{Lifetime: 30 * time.Minute, RenewAfter: 10 * time.Minute}},
 		{name: "with ClockSkew", cfg: cookiesession.Config{Lifetime: 30 * time.Minute, RenewAfter: 10 * time.Minute, ClockSkew: 90 * time.Second}},
-		{name: "SaveEveryRequest", cfg: cookiesession.Config{Lifetime: 30 * time.Minute, SaveEveryRequest: true}},
+		{name: "renewal on every request", cfg: cookiesession.Config{Lifetime: 30 * time.Minute, RenewAfter: time.Nanosecond}},
 		{name: "IdleFor longer than Lifetime", cfg: cookiesession.Config{Lifetime: 30 * time.Minute, RenewAfter: 10 * time.Minute},
 			expiry: cookiesession.IdleFor(2 * time.Hour)},
 		{name: "ExpiresIn", cfg: cookiesession.Config{Lifetime: 30 * time.Minute},
@@ -250,7 +250,7 @@ func TestRevokerFailure(t *testing.T) {
 	s = h.load(v)
 	_ = s.Set("cart", 1)
 	rev.setFailing(true)
-	hdr, err := h.m.Commit(s, http.StatusOK)
+	hdr, err := commitHeader(h.m, s, http.StatusOK)
 	if !errors.Is(err, errStoreDown) || errors.Is(err, cookiesession.ErrRevoked) {
 		t.Errorf("Commit = %v, want the store's error", err)
 	}
@@ -424,8 +424,8 @@ func (r *reentrantRevoker) Revoke(ctx context.Context, info cookiesession.Info, 
 	return r.deny.Revoke(ctx, info, until)
 }
 
-// TestHooksRunUnlocked: the Revoker, OnError and the Logger are the
-// application's code; they run with no lock of crumb's held, so they may
+// TestHooksRunUnlocked: the Revoker and the Logger are the application's
+// code; they run with no lock of crumb's held, so they may
 // use the session. Each step runs under a deadline, which a hook called
 // under the session's lock would miss by deadlocking.
 func TestHooksRunUnlocked(t *testing.T) {
@@ -450,7 +450,6 @@ func TestHooksRunUnlocked(t *testing.T) {
 		Keys:    newRing(t, newKey(t)),
 		Clock:   clock.Now,
 		Revoker: rev,
-		OnError: func(context.Context, error) { useSession() },
 		Logger:  slogWith(logged),
 	})
 	if err != nil {
@@ -481,7 +480,7 @@ func TestHooksRunUnlocked(t *testing.T) {
 		target.Unlock()
 	}
 
-	within("OnError and Logger on a rejected cookie", func() {
+	within("the Logger on a rejected cookie", func() {
 		s := m.Load(context.Background(), h.header("junk"))
 		bind(s)
 		_ = s.Len()
@@ -490,7 +489,7 @@ func TestHooksRunUnlocked(t *testing.T) {
 		s := m.Load(context.Background(), h.header(v))
 		_ = s.Set("n", 2) // opens: Check runs, before bind, on the loading session
 		bind(s)
-		if _, err := m.Commit(s, http.StatusOK); err != nil {
+		if _, err := commitHeader(m, s, http.StatusOK); err != nil {
 			t.Error(err)
 		}
 	})

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"slices"
 	"sync"
@@ -70,6 +69,7 @@ type state struct {
 	plausible  bool     // some candidate may be a valid cookie
 	loaded     bool     // candidates have been opened (or given up on)
 	keep       bool     // a rejected candidate may be valid on another instance: never delete it
+	loadErr    error    // why no candidate became the session, if one was carried
 
 	// The session.
 	id       []byte // nil until the first save
@@ -84,6 +84,7 @@ type state struct {
 	data         map[string]cbor.RawMessage
 	value        cbor.RawMessage
 	flashes      []cbor.RawMessage
+	ext          []extField // extension fields a later version wrote, kept as they are
 
 	fromCookie bool // id, issuedAt, savedAt and deadline came from a valid cookie
 	reseal     bool // the cookie was sealed under a non-primary key
@@ -121,20 +122,24 @@ func (s *state) load() {
 		}
 		s.mu.Lock()
 		s.loaded, s.keep = true, keep
+		if p == nil && len(errs) > 0 {
+			s.loadErr = errs[0]
+		}
 		if p != nil {
 			s.id, s.issuedAt, s.savedAt, s.deadline = p.ID, p.IssuedAt, p.SavedAt, p.Deadline
 			if p.Expiry != nil {
 				s.expiry, _ = p.Expiry.expiry()
 			}
 			s.loadedExpiry = s.expiry
-			s.subject, s.data, s.value, s.flashes = p.Subject, p.Data, p.Value, p.Flashes
+			s.subject, s.data, s.value, s.flashes, s.ext = p.Subject, p.Data, p.Value, p.Flashes, p.Ext
 			s.fromCookie, s.reseal = true, reseal
 		}
 		s.mu.Unlock()
 	})
 	for _, err := range errs { // only the caller that loaded has any
 		kind := rejected
-		if errors.Is(err, errNoKeyring) {
+		var ce *checkError
+		if errors.Is(err, errNoKeyring) || errors.As(err, &ce) {
 			kind = notOpened
 		}
 		s.m.report(s.ctx, err, kind)
@@ -185,6 +190,23 @@ func (s *Session) IsEmpty() bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return st.empty()
+}
+
+// Err reports why the cookie the request carried did not become its
+// session, or nil if it did or there was none. It opens the session. The
+// error matches ErrInvalid (malformed, forged, sealed by a key this
+// instance lacks: crypto.ReasonOf says which), ErrExpired or ErrRevoked, or
+// none of them for a failure that is not the cookie's (missing keys, a
+// Revoker that could not check); its message is for logs. To tell the
+// user, match the class: "your session expired, please log in again" for
+// ErrExpired, for instance.
+func (s *Session) Err() error {
+	st := s.use()
+	if st == nil {
+		return ErrNoSession
+	}
+	defer st.mu.Unlock()
+	return st.loadErr
 }
 
 // Accessed reports whether the session has been used in this request.
@@ -316,38 +338,6 @@ func (s *Session) Set(key string, value any) error {
 	return nil
 }
 
-// Update stores every entry of values (Django's update) and marks the
-// session modified, even when values is empty. If any value cannot be
-// encoded, nothing is stored.
-func (s *Session) Update(values map[string]any) error {
-	if s.state() == nil {
-		return ErrNoSession
-	}
-	raws := make(map[string]cbor.RawMessage, len(values))
-	var firstErr error
-	for k, v := range values {
-		raw, err := encodeValue(v)
-		if err == nil {
-			err = checkText("key", k)
-		}
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		raws[k] = raw
-	}
-	st := s.use()
-	defer st.mu.Unlock()
-	if firstErr != nil {
-		return firstErr
-	}
-	if st.data == nil && len(raws) > 0 {
-		st.data = make(map[string]cbor.RawMessage, len(raws))
-	}
-	maps.Copy(st.data, raws)
-	st.change()
-	return nil
-}
-
 // Delete removes key (Django's del s[key]) and reports whether it was
 // there. The session is marked modified only if it was.
 func (s *Session) Delete(key string) bool {
@@ -395,46 +385,28 @@ func (s *Session) Keys() []string {
 	return slices.Sorted(maps.Keys(st.data))
 }
 
-// Values returns the values in key order, each decoded into Go's generic
-// types: string, int64, float64, bool, []byte, []any, and map[string]any
-// for maps whose keys are all strings (map[any]any otherwise, such as for
-// structs stored with integer field keys). Use [Get] for typed values.
-func (s *Session) Values() ([]any, error) {
-	items, keys, err := s.items()
-	if err != nil {
-		return nil, err
-	}
-	vals := make([]any, len(keys))
-	for i, k := range keys {
-		vals[i] = items[k]
-	}
-	return vals, nil
-}
-
-// Items returns the keys and values as a new map, values decoded as by
-// Values.
+// Items returns the keys and values as a new map (Django's items), each
+// value decoded into Go's generic types: string, int64, float64, bool,
+// []byte, []any, and map[string]any for maps whose keys are all strings
+// (map[any]any otherwise, such as for structs stored with integer field
+// keys). It is for showing a session, on a debugging page say; use [Get]
+// for typed values.
 func (s *Session) Items() (map[string]any, error) {
-	items, _, err := s.items()
-	return items, err
-}
-
-func (s *Session) items() (map[string]any, []string, error) {
 	st := s.use()
 	if st == nil {
-		return nil, nil, ErrNoSession
+		return nil, ErrNoSession
 	}
 	data := maps.Clone(st.data)
 	st.mu.Unlock()
-	keys := slices.Sorted(maps.Keys(data))
-	items := make(map[string]any, len(keys))
-	for _, k := range keys {
-		v, err := decodeAny(data[k])
+	items := make(map[string]any, len(data))
+	for k, raw := range data {
+		v, err := decodeAny(raw)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		items[k] = v
 	}
-	return items, keys, nil
+	return items, nil
 }
 
 // Clear removes all data, the typed value, flashes, the subject and any
@@ -451,7 +423,7 @@ func (s *Session) Clear() {
 }
 
 func (s *state) clear() {
-	s.data, s.value, s.flashes, s.subject, s.expiry = nil, nil, nil, "", DefaultExpiry
+	s.data, s.value, s.flashes, s.subject, s.expiry, s.ext = nil, nil, nil, "", DefaultExpiry, nil
 }
 
 // revokeUntil returns how long a Revoker must deny the session's ID if it
@@ -576,24 +548,10 @@ func (s *Session) SetExpiry(e Expiry) {
 	st.change()
 }
 
-// ExpiryAge returns how long the session would live if saved now (Django's
-// get_expiry_age): Config.Lifetime for the default and browser-close forms,
-// the idle window for IdleFor, and the time left, negative once past, for a
-// fixed deadline. Config.AbsoluteLifetime caps it.
-func (s *Session) ExpiryAge() time.Duration {
-	st := s.use()
-	if st == nil {
-		return 0
-	}
-	defer st.mu.Unlock()
-	now := unixNano(st.m.now())
-	return time.Duration(subSat(st.deadlineIfSaved(now), now))
-}
-
 // ExpiryDate returns the deadline the session would have if saved now
-// (Django's get_expiry_date): now plus its idle window, or its fixed
-// deadline, capped by Config.AbsoluteLifetime. The session is valid before
-// that instant.
+// (Django's get_expiry_date; subtract now for get_expiry_age): now plus its
+// idle window, or its fixed deadline, capped by Config.AbsoluteLifetime.
+// The session is valid before that instant.
 func (s *Session) ExpiryDate() time.Time {
 	st := s.use()
 	if st == nil {
@@ -610,40 +568,6 @@ func (s *state) deadlineIfSaved(now int64) int64 {
 	}
 	return s.m.deadline(s.expiry, issued, max(now, issued))
 }
-
-// ExpireAtBrowserClose reports whether the session's cookie is a
-// browser-session cookie (Django's get_expire_at_browser_close): with no
-// custom expiry, Config.ExpireAtBrowserClose; otherwise whether the expiry
-// is BrowserClose.
-func (s *Session) ExpireAtBrowserClose() bool {
-	st := s.use()
-	if st == nil {
-		return false
-	}
-	defer st.mu.Unlock()
-	return st.m.browserSession(st.expiry)
-}
-
-// The test cookie, Django's way of checking that the browser accepts
-// cookies: set it on one response and test for it on the next.
-const (
-	testCookieKey   = "testcookie"
-	testCookieValue = "worked"
-)
-
-// SetTestCookie stores Django's test value ("testcookie" = "worked").
-func (s *Session) SetTestCookie() {
-	_ = s.Set(testCookieKey, testCookieValue) // a string always encodes
-}
-
-// TestCookieWorked reports whether the test value came back.
-func (s *Session) TestCookieWorked() bool {
-	v, _, err := Get[string](s, testCookieKey)
-	return err == nil && v == testCookieValue
-}
-
-// DeleteTestCookie removes the test value.
-func (s *Session) DeleteTestCookie() { s.Delete(testCookieKey) }
 
 // String describes the session without its cookie or data: its ID, or
 // that it is new or not yet opened, and how many keys it holds. It does
@@ -664,17 +588,11 @@ func (s *Session) String() string {
 	return fmt.Sprintf("cookiesession.Session{ID %s, %d keys}", encodeID(st.id), len(st.data))
 }
 
-// GoString is String, so that %#v does not print the state either.
-func (s *Session) GoString() string { return s.String() }
-
-// Format writes String for every verb and flag.
+// Format writes String for every verb and flag, %#v included, so that
+// fmt, log and log/slog print a *Session as String says.
 func (s *Session) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
 
-// LogValue makes log/slog log String.
-func (s *Session) LogValue() slog.Value { return slog.StringValue(s.String()) }
-
 var (
-	_ fmt.Stringer   = (*Session)(nil)
-	_ fmt.Formatter  = (*Session)(nil)
-	_ slog.LogValuer = (*Session)(nil)
+	_ fmt.Stringer  = (*Session)(nil)
+	_ fmt.Formatter = (*Session)(nil)
 )

@@ -1,9 +1,5 @@
 package cookiesession
 
-import (
-	"github.com/fxamacker/cbor/v2"
-)
-
 // Get decodes the value stored under key into a T (Django's s[key] and
 // s.get(key)). ok is false, with a zero T and no error, if key is not set;
 // err matches [ErrDecode] if the stored value does not fit a T. No type
@@ -50,37 +46,6 @@ func Pop[T any](s *Session, key string) (v T, ok bool, err error) {
 	delete(st.data, key)
 	st.change()
 	return v, true, nil
-}
-
-// SetDefault returns the value under key decoded into a T if key is set;
-// otherwise it stores value and returns it (Django's setdefault). The
-// session is marked modified only when value is stored.
-func SetDefault[T any](s *Session, key string, value T) (T, error) {
-	if v, ok, err := Get[T](s, key); ok || err != nil {
-		return v, err
-	}
-	raw, err := encodeValue(value)
-	if err == nil {
-		err = checkText("key", key)
-	}
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	st := s.use()
-	defer st.mu.Unlock()
-	if existing, ok := st.data[key]; ok {
-		// Another goroutine of this request stored it meanwhile.
-		var v T
-		err := decodeValue(existing, &v)
-		return v, err
-	}
-	if st.data == nil {
-		st.data = make(map[string]cbor.RawMessage)
-	}
-	st.data[key] = raw
-	st.change()
-	return value, nil
 }
 
 // Data decodes the session's typed value into a T: the typed mode, in which

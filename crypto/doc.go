@@ -9,37 +9,36 @@
 // AEAD key and the 4-byte [KeyID] are both derived from the material with
 // HKDF-SHA256 under their own labels, so the ID reveals nothing about the
 // key. [Key.Derive] gives independent per-purpose subkeys, so one master
-// key can serve several cookies or applications without reusing a key.
-// All-equal and published sample keys are refused ([ErrWeakKey]); there is
-// no password-based constructor.
+// key can serve several applications without reusing a key. Material that
+// is plainly not random, and published sample keys, are refused
+// ([ErrWeakKey]); there is no password-based constructor.
 //
-// # Wire format
+// # Sealing
 //
-// A sealed value is
+// [Key.Seal] gives
 //
 //	version(1) ‖ chunks(1) ‖ key ID(4) ‖ nonce(24) ‖ ciphertext ‖ tag(16)
 //
 // sealed with XChaCha20-Poly1305 under the key's AEAD key, with a random
 // nonce from crypto/rand. The additional data is the 6-byte header followed
-// by the caller's context ([Context]): at least the cookie name, and
-// whatever else the application binds (a purpose, a tenant). A value sealed
-// for one context never opens in another. The version byte fixes the whole
-// suite; nothing in a value selects an algorithm or a key other than by its
-// ID. The text form ([Encode], [Decode]) is unpadded base64url. The
-// byte-level specification, with test vectors, is docs/FORMAT.md.
+// by the caller's additional data: name where the value is used, so that a
+// value sealed for one use never opens in another. The version byte fixes
+// the whole suite; nothing in a value selects an algorithm or a key other
+// than by its ID. The byte-level specification, with the text form
+// cookies use and test vectors, is docs/FORMAT.md.
 //
-// # Opening
-//
-// [Key.Open] and the keyrings of package rotation check, in this order: the
-// text length, its alphabet, strict and canonical base64, the header
-// (version, chunk count), the key ID (one lookup), then exactly one AEAD
-// open. Each check bounds the work of the next, no input reaches x/crypto
-// in a shape it would panic on, and no key is ever tried that the header
-// does not name.
+// [Key.Open] checks the length and the header (version, chunk count, key
+// ID) before any cryptography and runs exactly one AEAD open; the keyrings
+// of package rotation look up the one key a value names. No input reaches
+// x/crypto in a shape it would panic on, and no key is ever tried that the
+// header does not name.
 //
 // Every failure returns an error matching [ErrInvalid] with the same
-// message. The reason (malformed, unknown key, unauthentic) travels in an
-// [*InvalidError] for logs and metrics; it must never reach the client.
+// message. The reason (malformed, unknown key, unauthentic) is kept for
+// logs and metrics ([ReasonOf]); it must never reach the client.
+//
+// Most users need only keys from this package: package cookiesession seals
+// and opens sessions.
 //
 // # Security model
 //

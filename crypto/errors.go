@@ -6,7 +6,7 @@ import "errors"
 // malformed, names a key the caller does not hold, or fails authentication.
 // Every such failure matches it with [errors.Is], and its message is the same
 // whatever the cause, so a client cannot learn which check failed. The cause
-// is kept for the operator in an [*InvalidError].
+// is kept for the operator: see [ReasonOf].
 var ErrInvalid = errors.New("crumb: invalid sealed value")
 
 // ErrKey is returned when key material or a key's text form is malformed:
@@ -22,14 +22,14 @@ var ErrKey = errors.New("crumb: invalid key")
 // holds.
 var ErrWeakKey = errors.New("crumb: refusing a weak key")
 
-// ErrRandom is returned by Seal when the randomness source fails, returns
-// too few bytes, or returns an all-zero nonce. With the default source,
-// crypto/rand, it does not happen: Go crashes the program rather than return
-// bad randomness.
-var ErrRandom = errors.New("crumb: randomness source failed")
-
 // ErrTooLong is returned by Seal for a plaintext longer than MaxPlaintext.
 var ErrTooLong = errors.New("crumb: plaintext too long to seal")
+
+// errRandom is returned by sealing when the randomness source fails,
+// returns too few bytes, or returns an all-zero nonce. With crypto/rand it
+// does not happen: Go crashes the program rather than return bad
+// randomness. Tests inject failing sources.
+var errRandom = errors.New("crumb: randomness source failed")
 
 // Reason says why a value was rejected as [ErrInvalid]. It is for logs and
 // metrics; never send it to the client.
@@ -69,37 +69,39 @@ func (r Reason) String() string {
 	}
 }
 
-// InvalidError is the concrete error behind [ErrInvalid]. Its Error method
-// returns the same text for every Reason.
-type InvalidError struct {
-	Reason Reason
+// invalidError is the concrete error behind ErrInvalid. Its Error method
+// returns the same text for every reason.
+type invalidError struct {
+	reason Reason
 }
 
-func (e *InvalidError) Error() string { return ErrInvalid.Error() }
+func (e *invalidError) Error() string { return ErrInvalid.Error() }
 
-// Is reports whether target is [ErrInvalid].
-func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+// Is reports whether target is ErrInvalid.
+func (e *invalidError) Is(target error) bool { return target == ErrInvalid }
 
-// ReasonOf returns the Reason carried by err, or ReasonUnknown if err is not
-// (and does not wrap) an [*InvalidError].
+// ReasonOf returns the Reason carried by err, or ReasonUnknown if err does
+// not match [ErrInvalid].
 func ReasonOf(err error) Reason {
-	var ie *InvalidError
+	var ie *invalidError
 	if errors.As(err, &ie) {
-		return ie.Reason
+		return ie.reason
 	}
 	return ReasonUnknown
 }
 
 // Preallocated errors: rejecting hostile input should not allocate.
 var (
-	errMalformed   = &InvalidError{Reason: ReasonMalformed}
-	errUnknownKey  = &InvalidError{Reason: ReasonUnknownKey}
-	errUnauthentic = &InvalidError{Reason: ReasonUnauthentic}
+	errMalformed   = &invalidError{reason: ReasonMalformed}
+	errUnknownKey  = &invalidError{reason: ReasonUnknownKey}
+	errUnauthentic = &invalidError{reason: ReasonUnauthentic}
+	errPayload     = &invalidError{reason: ReasonPayload}
 )
 
-// Invalid returns the [ErrInvalid] error for reason r. Higher layers use it
-// to reject a value for their own reasons (ReasonPayload) with the same
-// uniform error.
+// Invalid returns the [ErrInvalid] error for reason r, for a layer above
+// this one that rejects a value for its own reasons (ReasonPayload), or
+// finds it malformed before it reaches a key, with the same uniform error.
+// Most users won't need this.
 func Invalid(r Reason) error {
 	switch r {
 	case ReasonMalformed:
@@ -108,6 +110,8 @@ func Invalid(r Reason) error {
 		return errUnknownKey
 	case ReasonUnauthentic:
 		return errUnauthentic
+	case ReasonPayload:
+		return errPayload
 	}
-	return &InvalidError{Reason: r}
+	return &invalidError{reason: r}
 }

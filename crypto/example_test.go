@@ -1,39 +1,40 @@
 package crypto_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 
 	"github.com/crumbhq/crumb/crypto"
 )
 
-// Seal a value for one cookie and open it again. The context binds the value
-// to where it is used: it does not open anywhere else.
+// Seal a value and open it again. The additional data binds the value to
+// where it is used: it does not open anywhere else. (Sessions need none of
+// this: package cookiesession seals them.)
 func Example() {
 	key, err := crypto.GenerateKey() // in production: crypto.ParseKey(os.Getenv(...))
 	if err != nil {
 		panic(err)
 	}
-	context := crypto.Context("myapp/v1/remember-me", "__Host-remember")
+	ad := []byte("myapp/v1/remember-me")
 
-	sealed, err := key.Seal(nil, []byte("user 42"), context)
+	sealed, err := key.Seal(nil, []byte("user 42"), ad)
 	if err != nil {
 		panic(err)
 	}
-	text := crypto.Encode(sealed) // the cookie value
+	text := base64.RawURLEncoding.EncodeToString(sealed) // to store in a cookie
+	fmt.Println(len(sealed) == len("user 42")+crypto.Overhead, len(text))
 
-	// Later, on a request:
-	b, err := crypto.Decode(text)
-	if err != nil {
-		panic(err)
-	}
-	plaintext, err := key.Open(nil, b, context)
+	// Later:
+	b, _ := base64.RawURLEncoding.DecodeString(text)
+	plaintext, err := key.Open(nil, b, ad)
 	fmt.Printf("%s %v\n", plaintext, err)
 
-	// The same value under another cookie name is rejected.
-	_, err = key.Open(nil, b, crypto.Context("myapp/v1/remember-me", "__Host-other"))
+	// The same value under other additional data is rejected.
+	_, err = key.Open(nil, b, []byte("myapp/v1/other"))
 	fmt.Println(errors.Is(err, crypto.ErrInvalid))
 	// Output:
+	// true 71
 	// user 42 <nil>
 	// true
 }
@@ -59,30 +60,18 @@ func ExampleKey_Derive() {
 	if err != nil {
 		panic(err)
 	}
-	sessions, _ := master.Derive("cookiesession")
-	csrf, _ := master.Derive("csrf")
-	again, _ := master.Derive("cookiesession")
+	shop, _ := master.Derive("shop")
+	blog, _ := master.Derive("blog")
+	again, _ := master.Derive("shop")
 
-	fmt.Println(sessions.Equal(csrf), sessions.ID() == csrf.ID())
-	fmt.Println(sessions.Equal(again))
+	fmt.Println(shop.Equal(blog), shop.ID() == blog.ID())
+	fmt.Println(shop.Equal(again))
 	_, err = master.Derive("")
 	fmt.Println(errors.Is(err, crypto.ErrKey))
 	// Output:
 	// false false
 	// true
 	// true
-}
-
-func ExampleContext() {
-	fmt.Printf("%x\n", crypto.Context("ab", "c"))
-	fmt.Printf("%x\n", crypto.Context("a", "bc"))
-	fmt.Printf("%x\n", crypto.Context("crumb/v1/cookiesession", "__Host-session", ""))
-	fmt.Println(len(crypto.Context()))
-	// Output:
-	// 0261620163
-	// 0161026263
-	// 166372756d622f76312f636f6f6b696573657373696f6e0e5f5f486f73742d73657373696f6e00
-	// 0
 }
 
 func ExampleReasonOf() {
@@ -94,14 +83,14 @@ func ExampleReasonOf() {
 	if err != nil {
 		panic(err)
 	}
-	context := crypto.Context("example")
-	sealed, _ := other.Seal(nil, []byte("hi"), context)
-	mine, _ := key.Seal(nil, []byte("hi"), context)
+	ad := []byte("example")
+	sealed, _ := other.Seal(nil, []byte("hi"), ad)
+	mine, _ := key.Seal(nil, []byte("hi"), ad)
 	mine[len(mine)-1] ^= 1
 
-	_, errMalformed := crypto.Decode("not a crumb value")
-	_, errUnknown := key.Open(nil, sealed, context)
-	_, errForged := key.Open(nil, mine, context)
+	_, errMalformed := key.Open(nil, []byte("not a crumb value"), ad)
+	_, errUnknown := key.Open(nil, sealed, ad)
+	_, errForged := key.Open(nil, mine, ad)
 
 	for _, err := range []error{errMalformed, errUnknown, errForged} {
 		// The client sees one error; the reason is for logs and metrics.
@@ -111,11 +100,4 @@ func ExampleReasonOf() {
 	// crumb: invalid sealed value | malformed
 	// crumb: invalid sealed value | unknown key
 	// crumb: invalid sealed value | unauthentic
-}
-
-func ExamplePeekHeader() {
-	h, err := crypto.PeekHeader("AQGtaB5MMTIzNDU2Nzg5Ojs8PT4_QEFCQ0RFRkdIWej-q9Wjsktpi45FyLaLq1MdzWM-qmu-x5cTXg")
-	fmt.Println(h.Chunks, h.KeyID, err)
-	// Output:
-	// 1 ad681e4c <nil>
 }

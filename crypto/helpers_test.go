@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/crumbhq/crumb/crypto"
+	"github.com/crumbhq/crumb/internal/format"
 )
 
 // sampleSecret is the published sample key material 00 01 .. 1f of the test
@@ -21,7 +22,7 @@ var sampleSecret = func() []byte {
 
 // cookieContext is the context the session layer binds for a cookie named
 // __Host-session with no application purpose.
-var cookieContext = crypto.Context("crumb/v1/cookiesession", "__Host-session", "")
+var cookieContext = format.AdditionalData("crumb/v1/cookiesession", "__Host-session", "")
 
 func mustHex(t testing.TB, s string) []byte {
 	t.Helper()
@@ -79,4 +80,14 @@ func wantInvalid(t testing.TB, what string, out []byte, err error, reason crypto
 	if reason != crypto.ReasonUnknown && crypto.ReasonOf(err) != reason {
 		t.Fatalf("%s: reason = %v, want %v", what, crypto.ReasonOf(err), reason)
 	}
+}
+
+// decodeText parses a text form as the session layer does, failing with
+// the uniform malformed error.
+func decodeText(text string) ([]byte, error) {
+	v, ok := format.Parse(text)
+	if !ok {
+		return nil, crypto.Invalid(crypto.ReasonMalformed)
+	}
+	return v.Sealed, nil
 }

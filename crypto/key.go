@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/crumbhq/crumb/internal/aead"
+	"github.com/crumbhq/crumb/internal/format"
+	"github.com/crumbhq/crumb/internal/testhook"
 )
 
 // HKDF-SHA256 info labels. Each one is used for exactly one purpose and
@@ -26,13 +28,13 @@ const (
 // for people and for secret scanners.
 const keyTextPrefix = "crumbkey1_"
 
-// KeyTextLen is the length of a key's text form.
-const KeyTextLen = len(keyTextPrefix) + 2*KeyIDSize + 1 + 43
+// keyTextLen is the length of a key's text form.
+const keyTextLen = len(keyTextPrefix) + 2*format.KeyIDSize + 1 + 43
 
-// KeyID names a key inside sealed values. It is derived from the key with
-// HKDF under its own label, so it reveals nothing about the key, and it is
-// not secret.
-type KeyID [KeyIDSize]byte
+// KeyID names a key inside sealed values: 4 bytes, derived from the key
+// with HKDF under its own label, so it reveals nothing about the key, and
+// it is not secret.
+type KeyID [format.KeyIDSize]byte
 
 // String returns the ID as 8 lowercase hexadecimal digits.
 func (id KeyID) String() string { return hex.EncodeToString(id[:]) }
@@ -40,11 +42,11 @@ func (id KeyID) String() string { return hex.EncodeToString(id[:]) }
 // ParseKeyID parses the form printed by [KeyID.String].
 func ParseKeyID(s string) (KeyID, error) {
 	var id KeyID
-	if len(s) != 2*KeyIDSize || strings.ToLower(s) != s {
-		return id, fmt.Errorf("%w: key ID must be %d lowercase hex digits", ErrKey, 2*KeyIDSize)
+	if len(s) != 2*format.KeyIDSize || strings.ToLower(s) != s {
+		return id, fmt.Errorf("%w: key ID must be %d lowercase hex digits", ErrKey, 2*format.KeyIDSize)
 	}
 	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
-		return KeyID{}, fmt.Errorf("%w: key ID must be %d lowercase hex digits", ErrKey, 2*KeyIDSize)
+		return KeyID{}, fmt.Errorf("%w: key ID must be %d lowercase hex digits", ErrKey, 2*format.KeyIDSize)
 	}
 	return id, nil
 }
@@ -115,7 +117,7 @@ func newKey(secret []byte) (*Key, error) {
 	m := new(keyMaterial)
 	copy(m.secret[:], secret)
 	k := &Key{material: func() *keyMaterial { return m }}
-	id, err := hkdf.Key(sha256.New, secret, nil, labelKeyID, KeyIDSize)
+	id, err := hkdf.Key(sha256.New, secret, nil, labelKeyID, format.KeyIDSize)
 	if err != nil {
 		return nil, err
 	}
@@ -185,12 +187,9 @@ func (k *Key) ID() KeyID { return k.id }
 // secret, such as "crumb key 7f3a09c2".
 func (k Key) String() string { return "crumb key " + k.id.String() }
 
-// GoString is like String, so that %#v does not print the secret either.
-func (k Key) GoString() string { return k.String() }
-
-// Format writes String for every verb and flag. Without it, verbs that
-// strings do not take (%d, %e, %t...) would make fmt print the struct's
-// fields, secret included.
+// Format writes String for every verb and flag, %#v included. Without it,
+// verbs that strings do not take (%d, %e, %t...) would make fmt print the
+// struct's fields.
 func (k Key) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
 
 // SecretText returns the key's text form: "crumbkey1_", the 8-digit hex key
@@ -199,7 +198,7 @@ func (k Key) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
 // like a password and never log it.
 func (k *Key) SecretText() string {
 	var b strings.Builder
-	b.Grow(KeyTextLen)
+	b.Grow(keyTextLen)
 	b.WriteString(keyTextPrefix)
 	b.WriteString(k.id.String())
 	b.WriteByte('_')
@@ -212,19 +211,19 @@ func (k *Key) SecretText() string {
 // key ID matches the secret (a typo or truncation is caught here), and
 // rejects weak keys as [NewKey] does. Its errors never contain the input.
 func ParseKey(text string) (*Key, error) {
-	if len(text) != KeyTextLen || !strings.HasPrefix(text, keyTextPrefix) || text[KeyTextLen-44] != '_' {
+	if len(text) != keyTextLen || !strings.HasPrefix(text, keyTextPrefix) || text[keyTextLen-44] != '_' {
 		return nil, fmt.Errorf("%w: not a crumb key (want %q, 8 hex digits, '_' and 43 base64url characters)", ErrKey, keyTextPrefix)
 	}
-	id, err := ParseKeyID(text[len(keyTextPrefix) : len(keyTextPrefix)+2*KeyIDSize])
+	id, err := ParseKeyID(text[len(keyTextPrefix) : len(keyTextPrefix)+2*format.KeyIDSize])
 	if err != nil {
 		return nil, err
 	}
-	enc := text[KeyTextLen-43:]
-	if !isBase64URL(enc) {
+	enc := text[keyTextLen-43:]
+	if strings.ContainsAny(enc, "\r\n") {
 		return nil, fmt.Errorf("%w: secret is not unpadded base64url", ErrKey)
 	}
 	var secret [KeySize]byte
-	n, err := strictB64.Decode(secret[:], []byte(enc))
+	n, err := base64.RawURLEncoding.Strict().Decode(secret[:], []byte(enc))
 	if err != nil || n != KeySize {
 		return nil, fmt.Errorf("%w: secret is not canonical base64url of 32 bytes", ErrKey)
 	}
@@ -265,14 +264,25 @@ func (k *Key) Equal(other *Key) bool {
 // readNonce fills nonce from r, refusing short reads and an all-zero nonce.
 func readNonce(r io.Reader, nonce []byte) error {
 	if _, err := io.ReadFull(r, nonce); err != nil {
-		return fmt.Errorf("%w: %v", ErrRandom, err)
+		return fmt.Errorf("%w: %v", errRandom, err)
 	}
 	var acc byte
 	for _, b := range nonce {
 		acc |= b
 	}
 	if acc == 0 {
-		return fmt.Errorf("%w: all-zero nonce", ErrRandom)
+		return fmt.Errorf("%w: all-zero nonce", errRandom)
 	}
 	return nil
+}
+
+// The hooks of crumb's tests in other packages.
+func init() {
+	testhook.NewKeyUnchecked = func(secret []byte) (any, error) {
+		if len(secret) != KeySize {
+			return nil, fmt.Errorf("%w: key material must be %d bytes, got %d", ErrKey, KeySize, len(secret))
+		}
+		return newKey(secret)
+	}
+	testhook.Opens = func(k any) uint64 { return k.(*Key).material().aead.Opens() }
 }

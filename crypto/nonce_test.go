@@ -8,17 +8,18 @@ import (
 	"testing"
 
 	"github.com/crumbhq/crumb/crypto"
+	"github.com/crumbhq/crumb/internal/format"
 )
 
 func nonceOf(sealed []byte) []byte {
-	return sealed[crypto.HeaderSize : crypto.HeaderSize+crypto.NonceSize]
+	return sealed[format.HeaderSize : format.HeaderSize+format.NonceSize]
 }
 
 // TestNonceFromReader proves that the nonce is exactly the first NonceSize
 // bytes read from the source, so tests can force and observe a repeat.
 func TestNonceFromReader(t *testing.T) {
 	k := newTestKey(t)
-	src := make([]byte, crypto.NonceSize+6)
+	src := make([]byte, format.NonceSize+6)
 	for i := range src {
 		src[i] = byte(0xc0 + i)
 	}
@@ -27,11 +28,11 @@ func TestNonceFromReader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := nonceOf(a); !bytes.Equal(got, src[:crypto.NonceSize]) {
-		t.Errorf("nonce = %x, want the bytes read %x", got, src[:crypto.NonceSize])
+	if got := nonceOf(a); !bytes.Equal(got, src[:format.NonceSize]) {
+		t.Errorf("nonce = %x, want the bytes read %x", got, src[:format.NonceSize])
 	}
 	if len(r.b) != 6 {
-		t.Errorf("seal read %d bytes, want exactly %d", len(src)-len(r.b), crypto.NonceSize)
+		t.Errorf("seal read %d bytes, want exactly %d", len(src)-len(r.b), format.NonceSize)
 	}
 	// The same nonce again gives the same value: the reader is the only
 	// source of variation.
@@ -82,10 +83,10 @@ func TestNonceFailures(t *testing.T) {
 		r    io.Reader
 	}{
 		{"read error", errReader{}},
-		{"short read", &fixedReader{b: make([]byte, crypto.NonceSize-1)}},
-		{"short read then EOF", io.LimitReader(&byteAtATime{}, crypto.NonceSize-1)},
+		{"short read", &fixedReader{b: make([]byte, format.NonceSize-1)}},
+		{"short read then EOF", io.LimitReader(&byteAtATime{}, format.NonceSize-1)},
 		{"empty", bytes.NewReader(nil)},
-		{"all-zero nonce", bytes.NewReader(make([]byte, crypto.NonceSize))},
+		{"all-zero nonce", bytes.NewReader(make([]byte, format.NonceSize))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,8 +104,8 @@ func TestNonceFailures(t *testing.T) {
 		})
 	}
 	// A nonce with a single non-zero bit anywhere is accepted.
-	for i := 0; i < crypto.NonceSize; i++ {
-		n := make([]byte, crypto.NonceSize)
+	for i := 0; i < format.NonceSize; i++ {
+		n := make([]byte, format.NonceSize)
 		n[i] = 0x80
 		if _, err := k.SealWith(bytes.NewReader(n), nil, 1, nil, nil); err != nil {
 			t.Errorf("nonce with byte %d set: %v", i, err)
@@ -121,7 +122,7 @@ func TestNonceUniqueness(t *testing.T) {
 	// About 0.7 s, or 4 s under the race detector.
 	const n = 1_000_000
 	k := newTestKey(t)
-	nonces := make(map[[crypto.NonceSize]byte]struct{}, n)
+	nonces := make(map[[format.NonceSize]byte]struct{}, n)
 	prefixes := make(map[[16]byte]struct{}, n)
 	buf := make([]byte, 0, crypto.Overhead)
 	for i := 0; i < n; i++ {
@@ -129,7 +130,7 @@ func TestNonceUniqueness(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		nonce := [crypto.NonceSize]byte(nonceOf(sealed))
+		nonce := [format.NonceSize]byte(nonceOf(sealed))
 		prefix := [16]byte(nonce[:16])
 		if _, dup := nonces[nonce]; dup {
 			t.Fatalf("seal %d repeated a nonce", i)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/crumbhq/crumb/cookiesession"
 	"github.com/crumbhq/crumb/crypto"
+	"github.com/crumbhq/crumb/internal/format"
 	"github.com/crumbhq/crumb/rotation"
 	"github.com/fxamacker/cbor/v2"
 )
@@ -38,7 +39,7 @@ var csKey = func() *crypto.Key {
 }()
 
 var csRing = func() *rotation.Keyring {
-	r, err := rotation.New(csKey)
+	r, err := rotation.NewKeyring(csKey)
 	if err != nil {
 		panic(err)
 	}
@@ -52,10 +53,21 @@ type csErrs struct {
 	errs []error
 }
 
-func (e *csErrs) hook(_ context.Context, err error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.errs = append(e.errs, err)
+// csErrs is a slog.Handler that records the "error" attribute of every
+// record: each rejected cookie is logged at Debug level with it.
+func (e *csErrs) Enabled(context.Context, slog.Level) bool { return true }
+func (e *csErrs) WithAttrs([]slog.Attr) slog.Handler       { return e }
+func (e *csErrs) WithGroup(string) slog.Handler            { return e }
+func (e *csErrs) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if err, ok := a.Value.Any().(error); ok && a.Key == "error" {
+			e.mu.Lock()
+			e.errs = append(e.errs, err)
+			e.mu.Unlock()
+		}
+		return true
+	})
+	return nil
 }
 
 func (e *csErrs) take() []error {
@@ -71,7 +83,7 @@ func csManager(tb testing.TB, ring *rotation.Keyring, errs *csErrs) *cookiesessi
 	tb.Helper()
 	cfg := cookiesession.Config{Keys: ring, Clock: func() time.Time { return csNow }, Logger: slog.New(slog.DiscardHandler)}
 	if errs != nil {
-		cfg.OnError = errs.hook
+		cfg.Logger = slog.New(errs)
 	}
 	m, err := cookiesession.New(cfg)
 	if err != nil {
@@ -85,7 +97,8 @@ func csSeal(tb testing.TB, m *cookiesession.Manager, fill func(s *cookiesession.
 	tb.Helper()
 	s := m.Load(context.Background())
 	fill(s)
-	h, err := m.Commit(s, http.StatusOK)
+	h := http.Header{}
+	err := m.Commit(s, http.StatusOK, h)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -146,9 +159,9 @@ func csCheckSetCookies(t *testing.T, m *cookiesession.Manager, h http.Header) []
 // directly, not through cookiesession.
 func csOpensUnder(ring *rotation.Keyring, name string, headers []string) bool {
 	r := &http.Request{Header: http.Header{"Cookie": headers}}
-	ad := crypto.Context("crumb/v1/cookiesession", name, "")
+	ad := format.AdditionalData("crumb/v1/cookiesession", name)
 	for _, c := range r.CookiesNamed(name) {
-		sealed, err := crypto.Decode(c.Value)
+		sealed, err := decodeText(c.Value)
 		if err != nil {
 			continue
 		}
@@ -205,7 +218,7 @@ func FuzzCookieHeader(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	otherRing, err := rotation.New(otherKey)
+	otherRing, err := rotation.NewKeyring(otherKey)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -236,7 +249,8 @@ func FuzzCookieHeader(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		h, err := m.Commit(s, http.StatusOK)
+		h := http.Header{}
+		err := m.Commit(s, http.StatusOK, h)
 		var tl *cookiesession.TooLargeError
 		if err != nil && !errors.As(err, &tl) {
 			t.Fatalf("Commit: %v", err)
@@ -250,7 +264,8 @@ func FuzzCookieHeader(f *testing.F) {
 		if s2.ID() != "" || s2.Len() != 0 {
 			t.Fatalf("a Manager without the key found a session")
 		}
-		h2, _ := other.Commit(s2, http.StatusOK)
+		h2 := http.Header{}
+		_ = other.Commit(s2, http.StatusOK, h2)
 		csCheckSetCookies(t, other, h2)
 	})
 }
@@ -279,11 +294,11 @@ var (
 // payload.
 func csPlaintext(tb testing.TB, m *cookiesession.Manager, value string) []byte {
 	tb.Helper()
-	sealed, err := crypto.Decode(value)
+	sealed, err := decodeText(value)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	pt, _, err := csRing.Open(nil, sealed, crypto.Context("crumb/v1/cookiesession", m.Name(), ""))
+	pt, _, err := csRing.Open(nil, sealed, format.AdditionalData("crumb/v1/cookiesession", m.Name()))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -297,12 +312,12 @@ type csSnapshot struct {
 	values  [][]byte
 	value   []byte
 	flashes [][]byte
-	browser bool
+	expiry  time.Time
 }
 
 func csTake(t *testing.T, s *cookiesession.Session) csSnapshot {
 	t.Helper()
-	snap := csSnapshot{info: s.Info(), keys: s.Keys(), browser: s.ExpireAtBrowserClose()}
+	snap := csSnapshot{info: s.Info(), keys: s.Keys(), expiry: s.ExpiryDate()}
 	for _, k := range snap.keys {
 		raw, _, err := cookiesession.Get[cbor.RawMessage](s, k)
 		if err != nil {
@@ -342,7 +357,7 @@ func csBytesEqual(a, b [][]byte) bool { return slices.EqualFunc(a, b, bytes.Equa
 //   - a session that opens survives a save: after MarkModified, Commit
 //     emits a valid cookie, and opening that cookie gives the same ID,
 //     subject, issue time, keys, stored values (byte for byte), typed value,
-//     flashes and browser-session setting.
+//     flashes and expiry rule (the deadline a save now would give).
 func FuzzDecodePayload(f *testing.F) {
 	seedM := csManager(f, csRing, nil)
 	for _, fill := range csFills {
@@ -369,10 +384,10 @@ func FuzzDecodePayload(f *testing.F) {
 
 	errs := new(csErrs)
 	m := csManager(f, csRing, errs)
-	ad := crypto.Context("crumb/v1/cookiesession", m.Name(), "")
+	ad := format.AdditionalData("crumb/v1/cookiesession", m.Name())
 
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		if crypto.Overhead+len(payload) > crypto.MaxChunkLen/4*3 {
+		if crypto.Overhead+len(payload) > format.MaxChunkLen/4*3 {
 			return // does not fit one cookie: rejected before it is opened
 		}
 		sealed, err := csRing.Seal(nil, payload, ad)
@@ -380,7 +395,7 @@ func FuzzDecodePayload(f *testing.F) {
 			t.Fatal(err)
 		}
 		errs.take()
-		cookie := m.Name() + "=" + crypto.Encode(sealed)
+		cookie := m.Name() + "=" + format.Encode(sealed)
 		s := m.Load(context.Background(), cookie)
 		id := s.ID()
 		reports := errs.take()
@@ -418,7 +433,8 @@ func FuzzDecodePayload(f *testing.F) {
 		// consumes them.
 		before := csTake(t, m.Load(context.Background(), cookie))
 		s.MarkModified()
-		h, err := m.Commit(s, http.StatusOK)
+		h := http.Header{}
+		err = m.Commit(s, http.StatusOK, h)
 		var tl *cookiesession.TooLargeError
 		if errors.As(err, &tl) {
 			return // the canonical re-encoding, with new times, can be longer
@@ -438,7 +454,7 @@ func FuzzDecodePayload(f *testing.F) {
 		if after.info.ID != before.info.ID || after.info.Subject != before.info.Subject ||
 			!after.info.IssuedAt.Equal(before.info.IssuedAt) || !slices.Equal(after.keys, before.keys) ||
 			!csBytesEqual(after.values, before.values) || !bytes.Equal(after.value, before.value) ||
-			!csBytesEqual(after.flashes, before.flashes) || after.browser != before.browser {
+			!csBytesEqual(after.flashes, before.flashes) || !after.expiry.Equal(before.expiry) {
 			t.Fatalf("round trip changed the session:\nbefore %+v\nafter  %+v", before, after)
 		}
 	})
@@ -485,7 +501,8 @@ func FuzzSetCookieHeader(f *testing.F) {
 		if !valid || !utf8.ValidString(subject) {
 			return
 		}
-		h, err := m.Commit(s, http.StatusOK)
+		h := http.Header{}
+		err := m.Commit(s, http.StatusOK, h)
 		var tl *cookiesession.TooLargeError
 		switch {
 		case errors.As(err, &tl):
@@ -547,7 +564,8 @@ func FuzzSetRaw(f *testing.F) {
 			}
 			return
 		}
-		h, err := m.Commit(s, http.StatusOK)
+		h := http.Header{}
+		err := m.Commit(s, http.StatusOK, h)
 		var tl *cookiesession.TooLargeError
 		if errors.As(err, &tl) {
 			return

@@ -10,7 +10,8 @@ import (
 	"testing"
 
 	"github.com/crumbhq/crumb/crypto"
-	"github.com/crumbhq/crumb/internal/aead"
+	"github.com/crumbhq/crumb/internal/format"
+	"github.com/crumbhq/crumb/internal/testhook"
 )
 
 // fuzzKey is a fixed key, so that every fuzz worker process holds the same
@@ -18,14 +19,14 @@ import (
 // only for these targets.
 var fuzzKey = func() *crypto.Key {
 	s := sha256.Sum256([]byte("crumb/fuzz: published test key, never use"))
-	k, err := crypto.InsecureTestKey(s[:]) // published, so NewKey refuses it
+	k, err := testhook.NewKeyUnchecked(s[:]) // published, so NewKey refuses it
 	if err != nil {
 		panic(err)
 	}
-	return k
+	return k.(*crypto.Key)
 }()
 
-var fuzzContext = crypto.Context("crumb/fuzz", "__Host-session")
+var fuzzContext = format.AdditionalData("crumb/fuzz", "__Host-session")
 
 // roundTripKey is a fresh key per process for FuzzRoundTrip, which seals:
 // nothing it seals can open under fuzzKey.
@@ -81,26 +82,26 @@ func loadCryptoVectors(f *testing.F) []cryptoVector {
 // tamperedTexts returns broken variants of a valid text: one bit flipped in each
 // field, truncated, extended, non-canonical and with stray characters.
 func tamperedTexts(text string) []string {
-	sealed, err := crypto.Decode(text)
+	sealed, err := decodeText(text)
 	if err != nil {
 		panic(err)
 	}
 	var out []string
-	for _, i := range []int{0, 1, 2, crypto.HeaderSize, crypto.HeaderSize + crypto.NonceSize, len(sealed) - 1} {
+	for _, i := range []int{0, 1, 2, format.HeaderSize, format.HeaderSize + format.NonceSize, len(sealed) - 1} {
 		b := bytes.Clone(sealed)
 		b[i] ^= 0x01
-		out = append(out, crypto.Encode(b))
+		out = append(out, format.Encode(b))
 	}
 	for _, c := range []byte{0, 2, 10, 11, 255} {
 		b := bytes.Clone(sealed)
 		b[1] = c
-		out = append(out, crypto.Encode(b))
+		out = append(out, format.Encode(b))
 	}
 	last := text[len(text)-1]
 	return append(out,
 		text[:len(text)-1],
-		text[:crypto.MinTextLen-1],
-		text[:crypto.HeaderTextLen],
+		text[:format.MinTextLen-1],
+		text[:format.HeaderTextLen],
 		text+"A",
 		text+"AAAA",
 		text[:len(text)-1]+string(last^1),
@@ -131,30 +132,30 @@ func FuzzOpen(f *testing.F) {
 	}
 	f.Add("")
 	f.Fuzz(func(t *testing.T, text string) {
-		sealed, err := crypto.Decode(text)
+		sealed, err := decodeText(text)
 		if err != nil {
 			if sealed != nil || !errors.Is(err, crypto.ErrInvalid) || crypto.ReasonOf(err) != crypto.ReasonMalformed {
 				t.Fatalf("Decode = %d bytes, %v (reason %v)", len(sealed), err, crypto.ReasonOf(err))
 			}
 			return
 		}
-		h, err := crypto.PeekHeader(text)
-		if err != nil {
-			t.Fatalf("Decode accepted a text PeekHeader refuses: %v", err)
+		h, ok := format.PeekHeader(text)
+		if !ok {
+			t.Fatalf("Parse accepted a text PeekHeader refuses")
 		}
-		if ph, err := crypto.ParseHeader(sealed); err != nil || ph != h {
-			t.Fatalf("ParseHeader = %+v, %v; PeekHeader = %+v", ph, err, h)
+		if ph, ok := format.ParseHeader(sealed); !ok || ph != h {
+			t.Fatalf("ParseHeader = %+v, %v; PeekHeader = %+v", ph, ok, h)
 		}
-		before := aead.Opens()
+		before := testhook.Opens(fuzzKey)
 		out, err := fuzzKey.Open(nil, sealed, fuzzContext)
-		opens := aead.Opens() - before
+		opens := testhook.Opens(fuzzKey) - before
 		if err != nil {
 			if out != nil || !errors.Is(err, crypto.ErrInvalid) {
 				t.Fatalf("Open = %d bytes, %v", len(out), err)
 			}
 			switch r := crypto.ReasonOf(err); {
-			case r == crypto.ReasonUnknownKey && h.KeyID != fuzzKey.ID() && opens == 0:
-			case r == crypto.ReasonUnauthentic && h.KeyID == fuzzKey.ID() && opens == 1:
+			case r == crypto.ReasonUnknownKey && crypto.KeyID(h.KeyID) != fuzzKey.ID() && opens == 0:
+			case r == crypto.ReasonUnauthentic && crypto.KeyID(h.KeyID) == fuzzKey.ID() && opens == 1:
 			default:
 				t.Fatalf("Open failed with reason %v after %d AEAD opens", r, opens)
 			}
@@ -171,9 +172,9 @@ func FuzzOpen(f *testing.F) {
 }
 
 // FuzzDecodeCanonical checks that the text form is canonical: every text
-// Decode accepts re-encodes to itself, and PeekHeader agrees with
+// format.Parse accepts re-encodes to itself, and PeekHeader agrees with
 // ParseHeader of the decoded bytes; and, read as a sealed value, any input
-// with a valid header survives Encode then Decode unchanged.
+// with a valid header survives Encode then Parse unchanged.
 func FuzzDecodeCanonical(f *testing.F) {
 	for _, v := range loadCryptoVectors(f) {
 		f.Add(v.Text)
@@ -187,36 +188,36 @@ func FuzzDecodeCanonical(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		sealed, err := crypto.Decode(s)
-		h, perr := crypto.PeekHeader(s)
-		if err == nil {
-			if enc := crypto.Encode(sealed); enc != s {
-				t.Fatalf("Encode(Decode(%q)) = %q", s, enc)
+		v, ok := format.Parse(s)
+		h, pok := format.PeekHeader(s)
+		if ok {
+			if enc := format.Encode(v.Sealed); enc != s {
+				t.Fatalf("Encode(Parse(%q)) = %q", s, enc)
 			}
-			if enc := crypto.AppendEncode([]byte("x"), sealed); string(enc) != "x"+s {
+			if enc := format.AppendEncode([]byte("x"), v.Sealed); string(enc) != "x"+s {
 				t.Fatalf("AppendEncode disagrees with Encode")
 			}
-			ph, err := crypto.ParseHeader(sealed)
-			if perr != nil || err != nil || ph != h {
-				t.Fatalf("PeekHeader = %+v, %v; ParseHeader(Decode) = %+v, %v", h, perr, ph, err)
+			ph, phok := format.ParseHeader(v.Sealed)
+			if !pok || !phok || ph != h || v.Header != h {
+				t.Fatalf("PeekHeader = %+v, %v; ParseHeader(Parse) = %+v, %v; Parse header %+v", h, pok, ph, phok, v.Header)
 			}
-		} else if sealed != nil || !errors.Is(err, crypto.ErrInvalid) {
-			t.Fatalf("Decode = %d bytes, %v", len(sealed), err)
+		} else if v.Sealed != nil {
+			t.Fatalf("Parse failed with %d bytes of output", len(v.Sealed))
 		}
-		if perr != nil && (h != crypto.Header{} || !errors.Is(perr, crypto.ErrInvalid)) {
-			t.Fatalf("PeekHeader = %+v, %v", h, perr)
+		if !pok && h != (format.Header{}) {
+			t.Fatalf("PeekHeader failed with %+v", h)
 		}
 
 		// The other direction: the input as a sealed value.
 		b := []byte(s)
-		if bh, err := crypto.ParseHeader(b); err == nil {
-			text := crypto.Encode(b)
-			back, err := crypto.Decode(text)
-			if err != nil || !bytes.Equal(back, b) {
-				t.Fatalf("Decode(Encode(%x)) = %x, %v", b, back, err)
+		if bh, ok := format.ParseHeader(b); ok {
+			text := format.Encode(b)
+			back, ok := format.Parse(text)
+			if !ok || !bytes.Equal(back.Sealed, b) {
+				t.Fatalf("Parse(Encode(%x)) = %x, %v", b, back.Sealed, ok)
 			}
-			if th, err := crypto.PeekHeader(text); err != nil || th != bh {
-				t.Fatalf("PeekHeader(Encode) = %+v, %v; want %+v", th, err, bh)
+			if th, ok := format.PeekHeader(text); !ok || th != bh {
+				t.Fatalf("PeekHeader(Encode) = %+v, %v; want %+v", th, ok, bh)
 			}
 		}
 	})
@@ -237,7 +238,7 @@ func FuzzRoundTrip(f *testing.F) {
 	f.Add([]byte("x"), uint8(2), "ab", "c", "")
 	f.Fuzz(func(t *testing.T, plaintext []byte, n uint8, f1, f2, f3 string) {
 		fields := []string{f1, f2, f3}[:n%4]
-		ctx := crypto.Context(fields...)
+		ctx := format.AdditionalData(fields...)
 		sealed, err := roundTripKey.Seal(nil, plaintext, ctx)
 		if len(plaintext) > crypto.MaxPlaintext {
 			if !errors.Is(err, crypto.ErrTooLong) || sealed != nil {
@@ -248,8 +249,8 @@ func FuzzRoundTrip(f *testing.F) {
 		if err != nil || len(sealed) != len(plaintext)+crypto.Overhead {
 			t.Fatalf("Seal = %d bytes, %v", len(sealed), err)
 		}
-		text := crypto.Encode(sealed)
-		back, err := crypto.Decode(text)
+		text := format.Encode(sealed)
+		back, err := decodeText(text)
 		if err != nil || !bytes.Equal(back, sealed) {
 			t.Fatalf("Decode(Encode) = %v", err)
 		}
@@ -272,10 +273,20 @@ func FuzzRoundTrip(f *testing.F) {
 			others = append(others, moved)
 		}
 		for _, o := range others {
-			out, err := roundTripKey.Open(nil, sealed, crypto.Context(o...))
+			out, err := roundTripKey.Open(nil, sealed, format.AdditionalData(o...))
 			if out != nil || crypto.ReasonOf(err) != crypto.ReasonUnauthentic {
 				t.Fatalf("Open under %q (sealed under %q) = %x, %v", o, fields, out, err)
 			}
 		}
 	})
+}
+
+// decodeText parses a text form as the session layer does, failing with
+// the uniform malformed error.
+func decodeText(text string) ([]byte, error) {
+	v, ok := format.Parse(text)
+	if !ok {
+		return nil, crypto.Invalid(crypto.ReasonMalformed)
+	}
+	return v.Sealed, nil
 }

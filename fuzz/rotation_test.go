@@ -22,7 +22,7 @@ const fuzzSource = "fz"
 //
 //   - it never panics;
 //   - it returns a ring or an error, never both and never neither;
-//   - a returned ring is valid (one primary, first; at most MaxKeys keys)
+//   - a returned ring is valid (one primary, first; at most 8 keys)
 //     and holds only keys whose text appears in the input;
 //   - an error is a *ParseError or matches ErrKeyring;
 //   - no error message contains any 8-character substring of any
@@ -31,7 +31,7 @@ const fuzzSource = "fz"
 //     key ID, which is public, may appear only in errors that are not
 //     *ParseError (a duplicate key is named by its ID).
 func FuzzParseKeys(f *testing.F) {
-	k := make([]string, rotation.MaxKeys+1)
+	k := make([]string, maxKeys+1)
 	for i := range k {
 		key, err := crypto.GenerateKey()
 		if err != nil {
@@ -53,8 +53,8 @@ func FuzzParseKeys(f *testing.F) {
 		"primary " + k[0] + "\ndecrypt-only " + k[1] + " demoted=" + t0 + "\n",
 		"# keys\r\n\r\n  primary\t" + k[0] + " added=" + t0 + "\r\ndecrypt-only " + k[1] + " added=" + t0 + " demoted=2026-02-01T10:00:00+01:00\r\n",
 		"primary " + k[0] + "; decrypt-only " + k[1] + ";decrypt-only " + k[2] + ";",
-		entries(rotation.MaxKeys, "\n"),
-		entries(rotation.MaxKeys, ";"),
+		entries(maxKeys, "\n"),
+		entries(maxKeys, ";"),
 		"decrypt-only " + k[1] + "\n# primary below\nprimary " + k[0],
 		// Broken entries.
 		"",
@@ -81,8 +81,8 @@ func FuzzParseKeys(f *testing.F) {
 		"primary " + k[0] + "\xff\xfe",
 		"\ufeffprimary " + k[0],
 		// Lists that are not rings.
-		entries(rotation.MaxKeys+1, "\n"),
-		entries(rotation.MaxKeys+1, ";"),
+		entries(maxKeys+1, "\n"),
+		entries(maxKeys+1, ";"),
 		"decrypt-only " + k[0],
 		"primary " + k[0] + "\nprimary " + k[1],
 		"primary " + k[0] + ";decrypt-only " + k[0],
@@ -126,8 +126,8 @@ func FuzzParseKeys(f *testing.F) {
 func checkParsedRing(t *testing.T, r *rotation.Keyring, text string) {
 	t.Helper()
 	es := r.Entries()
-	if len(es) == 0 || len(es) > rotation.MaxKeys {
-		t.Fatalf("ring has %d keys, want 1..%d", len(es), rotation.MaxKeys)
+	if len(es) == 0 || len(es) > maxKeys {
+		t.Fatalf("ring has %d keys, want 1..%d", len(es), maxKeys)
 	}
 	for i, e := range es {
 		if (e.State == rotation.Primary) != (i == 0) {
@@ -153,7 +153,7 @@ func keyTexts(text string) []string {
 		}
 		text = text[i+len(keyTextPrefix):]
 		n := 0
-		for n < len(text) && n < crypto.KeyTextLen-len(keyTextPrefix) && isKeyChar(text[n]) {
+		for n < len(text) && n < keyTextLen-len(keyTextPrefix) && isKeyChar(text[n]) {
 			n++
 		}
 		if n >= 8 {
@@ -173,7 +173,7 @@ func isKeyChar(c byte) bool {
 // spell such words must not fail the property.
 var vocabulary = sync.OnceValue(func() string {
 	var msgs []string
-	keys := make([]string, rotation.MaxKeys+1)
+	keys := make([]string, maxKeys+1)
 	for i := range keys {
 		k, err := crypto.GenerateKey()
 		if err != nil {
@@ -221,3 +221,9 @@ func mistype(text string) string {
 	}
 	return text[:i] + c + text[i+1:]
 }
+
+// maxKeys is the most keys a keyring holds, as package rotation documents.
+const maxKeys = 8
+
+// keyTextLen is the length of a key's text form, as docs/FORMAT.md gives.
+const keyTextLen = 62

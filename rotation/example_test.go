@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/crumbhq/crumb/crypto"
+	"github.com/crumbhq/crumb/internal/format"
 	"github.com/crumbhq/crumb/rotation"
 )
 
@@ -21,13 +22,13 @@ func Example() {
 		ClockSkew:   5 * time.Minute,
 	}
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	cookie := crypto.Context("crumb", "__Host-session")
+	cookie := format.AdditionalData("crumb", "__Host-session")
 
 	oldKey, err := crypto.GenerateKey()
 	if err != nil {
 		log.Fatal(err)
 	}
-	ring, err := rotation.New(oldKey)
+	ring, err := rotation.NewKeyring(oldKey)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func Example() {
 	}
 	fmt.Println("retire after promotion:", retireAt.Sub(now))
 	for _, when := range []time.Time{now.Add(7 * 24 * time.Hour), retireAt.Add(-time.Second), retireAt} {
-		safe, err := ring.SafeToRetire(oldKey.ID(), when, policy)
+		safe, err := safeToRetire(ring, oldKey.ID(), when, policy)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -109,23 +110,23 @@ func ExampleSchedule() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cookie := crypto.Context("crumb", "__Host-session")
+	cookie := format.AdditionalData("crumb", "__Host-session")
 	now := time.Date(2026, 3, 1, 10, 15, 0, 0, time.UTC)
 
-	value, err := s.Keyring(now).Seal(nil, []byte("user=alice"), cookie)
+	value, err := s.At(now).Seal(nil, []byte("user=alice"), cookie)
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	// An hour later the key has rotated; the value still opens, under a
 	// previous period's key.
-	later := s.Keyring(now.Add(time.Hour))
+	later := s.At(now.Add(time.Hour))
 	_, opened, err := later.Open(nil, value, cookie)
 	fmt.Println("opens an hour later:", err == nil)
 	fmt.Println("re-seal:", opened.Reseal)
 
 	// Past Previous periods, its key is gone.
-	_, _, err = s.Keyring(now.Add(3*time.Hour)).Open(nil, value, cookie)
+	_, _, err = s.At(now.Add(3*time.Hour)).Open(nil, value, cookie)
 	fmt.Println("opens three hours later:", err == nil)
 
 	// Output:
@@ -145,7 +146,7 @@ func ExampleParseKeys() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	// Usually read from a file (LoadFile) or a variable (FromEnv).
+	// Usually read from a file (NewFileSource) or a variable (FromEnv).
 	text := "# keys for the session cookie\n" +
 		"primary " + current.SecretText() + " added=2026-02-01T00:00:00Z\n" +
 		"decrypt-only " + previous.SecretText() + " demoted=2026-02-03T00:00:00Z\n"
@@ -189,7 +190,7 @@ func ExampleHolder_Update() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ring, err := rotation.New(oldKey)
+	ring, err := rotation.NewKeyring(oldKey)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -199,18 +200,18 @@ func ExampleHolder_Update() {
 	err = h.Update(func(r *rotation.Keyring) (*rotation.Keyring, error) {
 		return r.Add(newKey, now)
 	})
-	fmt.Println("add:", err, len(h.Load().Entries()), "keys")
+	fmt.Println("add:", err, len(h.At(at(0)).Entries()), "keys")
 
 	err = h.Update(func(r *rotation.Keyring) (*rotation.Keyring, error) {
 		return r.Promote(newKey.ID(), now.Add(48*time.Hour))
 	})
-	fmt.Println("promote:", err, "new key is primary:", h.Load().Primary().Equal(newKey))
+	fmt.Println("promote:", err, "new key is primary:", h.At(at(0)).Primary().Equal(newKey))
 
 	// A step that fails leaves the ring as it was.
 	err = h.Update(func(r *rotation.Keyring) (*rotation.Keyring, error) {
 		return r.Remove(newKey.ID()) // the primary cannot be removed
 	})
-	fmt.Println("remove primary refused:", errors.Is(err, rotation.ErrKeyring), len(h.Load().Entries()), "keys")
+	fmt.Println("remove primary refused:", errors.Is(err, rotation.ErrKeyring), len(h.At(at(0)).Entries()), "keys")
 
 	// Output:
 	// add: <nil> 2 keys

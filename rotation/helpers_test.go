@@ -7,15 +7,12 @@ import (
 	"time"
 
 	"github.com/crumbhq/crumb/crypto"
+	"github.com/crumbhq/crumb/internal/format"
 	"github.com/crumbhq/crumb/rotation"
 )
 
-// No test in this package calls t.Parallel: several of them read
-// aead.Opens, a process-wide counter, and must not overlap with any other
-// test that opens values.
-
 // testContext is the additional data every test value is sealed under.
-var testContext = crypto.Context("crumb/rotation-test", "session")
+var testContext = format.AdditionalData("crumb/rotation-test", "session")
 
 // newKey returns a fresh random key. crypto.NewKey refuses published sample
 // keys, so tests never use fixed key material.
@@ -63,11 +60,11 @@ func sealRing(t testing.TB, r *rotation.Keyring, msg string) []byte {
 
 func headerID(t testing.TB, sealed []byte) crypto.KeyID {
 	t.Helper()
-	h, err := crypto.ParseHeader(sealed)
-	if err != nil {
-		t.Fatalf("ParseHeader: %v", err)
+	h, ok := format.ParseHeader(sealed)
+	if !ok {
+		t.Fatal("ParseHeader failed")
 	}
-	return h.KeyID
+	return crypto.KeyID(h.KeyID)
 }
 
 // mustOpen opens v with r and checks the plaintext and the Opened report.
@@ -124,8 +121,8 @@ func checkRing(t testing.TB, r *rotation.Keyring) {
 		t.Fatal("ring is nil")
 	}
 	es := r.Entries()
-	if len(es) == 0 || len(es) > rotation.MaxKeys {
-		t.Fatalf("ring has %d entries, want 1..%d", len(es), rotation.MaxKeys)
+	if len(es) == 0 || len(es) > maxKeys {
+		t.Fatalf("ring has %d entries, want 1..%d", len(es), maxKeys)
 	}
 	primaries := 0
 	for _, e := range es {
@@ -141,4 +138,27 @@ func checkRing(t testing.TB, r *rotation.Keyring) {
 // at returns a fixed instant plus d, for tests that advance a clock.
 func at(d time.Duration) time.Time {
 	return time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC).Add(d)
+}
+
+// lookupEntry returns r's entry for id.
+func lookupEntry(r *rotation.Keyring, id crypto.KeyID) (rotation.Entry, bool) {
+	for _, e := range r.Entries() {
+		if e.Key.ID() == id {
+			return e, true
+		}
+	}
+	return rotation.Entry{}, false
+}
+
+// maxKeys is the most keys a Keyring holds, as its documentation says.
+const maxKeys = 8
+
+// safeToRetire reports whether now is at or after r.RetireAt(id, p), the
+// rule docs/KEYS.md gives for removing a key.
+func safeToRetire(r *rotation.Keyring, id crypto.KeyID, now time.Time, p rotation.Policy) (bool, error) {
+	at, err := r.RetireAt(id, p)
+	if err != nil {
+		return false, err
+	}
+	return !now.Before(at), nil
 }

@@ -24,34 +24,34 @@ func mustPanic(t *testing.T, name string, f func()) {
 
 func TestHolderLoadStore(t *testing.T) {
 	k := newKeys(t, 2)
-	r1, err := rotation.New(k[0])
+	r1, err := rotation.NewKeyring(k[0])
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	r2, err := rotation.New(k[1], k[0])
+	r2, err := rotation.NewKeyring(k[1], k[0])
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	h := rotation.NewHolder(r1)
 	var s rotation.Source = h
-	if h.Load() != r1 || s.Keyring(at(0)) != r1 {
+	if h.At(at(0)) != r1 || s.At(at(0)) != r1 {
 		t.Fatal("NewHolder(r).Load() is not r")
 	}
-	v := sealRing(t, h.Load(), "before")
+	v := sealRing(t, h.At(at(0)), "before")
 	h.Store(r2)
-	if h.Load() != r2 || s.Keyring(at(0)) != r2 {
+	if h.At(at(0)) != r2 || s.At(at(0)) != r2 {
 		t.Fatal("Load after Store(r2) is not r2")
 	}
-	mustOpen(t, h.Load(), v, "before", k[0], true)
+	mustOpen(t, h.At(at(0)), v, "before", k[0], true)
 
 	var zero rotation.Holder
-	if zero.Load() != nil {
+	if zero.At(at(0)) != nil {
 		t.Fatal("the zero Holder holds a ring")
 	}
 }
 
 func TestHolderMisusePanics(t *testing.T) {
-	r, err := rotation.New(newKey(t))
+	r, err := rotation.NewKeyring(newKey(t))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -61,14 +61,14 @@ func TestHolderMisusePanics(t *testing.T) {
 	mustPanic(t, "Update returning nil, nil", func() {
 		_ = h.Update(func(*rotation.Keyring) (*rotation.Keyring, error) { return nil, nil })
 	})
-	if h.Load() != r {
+	if h.At(at(0)) != r {
 		t.Fatal("a panicking call changed the ring")
 	}
 }
 
 func TestHolderUpdate(t *testing.T) {
 	k1, k2 := newKey(t), newKey(t)
-	r, err := rotation.New(k1)
+	r, err := rotation.NewKeyring(k1)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -84,19 +84,19 @@ func TestHolderUpdate(t *testing.T) {
 	if seen != r {
 		t.Fatal("Update did not pass the current ring to f")
 	}
-	if _, ok := h.Load().Lookup(k2.ID()); !ok || h.Load().Primary() != k1 {
+	if _, ok := lookupEntry(h.At(at(0)), k2.ID()); !ok || h.At(at(0)).Primary() != k1 {
 		t.Fatal("Update(Add) did not install the new ring")
 	}
 	if err := h.Update(func(cur *rotation.Keyring) (*rotation.Keyring, error) { return cur.Promote(k2.ID(), at(time.Hour)) }); err != nil {
 		t.Fatalf("Update(Promote): %v", err)
 	}
-	if h.Load().Primary() != k2 {
-		t.Fatalf("after Update(Promote) primary is %v, want %v", h.Load().Primary(), k2)
+	if h.At(at(0)).Primary() != k2 {
+		t.Fatalf("after Update(Promote) primary is %v, want %v", h.At(at(0)).Primary(), k2)
 	}
 }
 
 func TestHolderUpdateErrorLeavesRing(t *testing.T) {
-	r, err := rotation.New(newKey(t))
+	r, err := rotation.NewKeyring(newKey(t))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -112,12 +112,12 @@ func TestHolderUpdateErrorLeavesRing(t *testing.T) {
 	if !errors.Is(err, errSentinel) {
 		t.Fatalf("Update = %v, want f's error", err)
 	}
-	if calls != 1 || h.Load() != r {
-		t.Fatalf("after a failed Update: f ran %d times, ring changed %v; want 1, false", calls, h.Load() != r)
+	if calls != 1 || h.At(at(0)) != r {
+		t.Fatalf("after a failed Update: f ran %d times, ring changed %v; want 1, false", calls, h.At(at(0)) != r)
 	}
 	err = h.Update(func(cur *rotation.Keyring) (*rotation.Keyring, error) { return cur.Remove(cur.Primary().ID()) })
-	if !errors.Is(err, rotation.ErrKeyring) || h.Load() != r {
-		t.Fatalf("Update(Remove primary) = %v (ring changed %v), want ErrKeyring and the ring kept", err, h.Load() != r)
+	if !errors.Is(err, rotation.ErrKeyring) || h.At(at(0)) != r {
+		t.Fatalf("Update(Remove primary) = %v (ring changed %v), want ErrKeyring and the ring kept", err, h.At(at(0)) != r)
 	}
 }
 
@@ -126,11 +126,11 @@ func TestHolderUpdateErrorLeavesRing(t *testing.T) {
 // f again with the newer ring and install that call's result.
 func TestHolderUpdateRetries(t *testing.T) {
 	k := newKeys(t, 3)
-	r0, err := rotation.New(k[0])
+	r0, err := rotation.NewKeyring(k[0])
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	other, err := rotation.New(k[1])
+	other, err := rotation.NewKeyring(k[1])
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -155,11 +155,11 @@ func TestHolderUpdateRetries(t *testing.T) {
 	if inputs[0] != r0 || inputs[1] != other {
 		t.Fatal("f was not called with the original ring and then the swapped-in ring")
 	}
-	if h.Load() != results[1] {
+	if h.At(at(0)) != results[1] {
 		t.Fatal("the final ring is not the result of f's second call")
 	}
-	if h.Load().Primary() != k[1] {
-		t.Fatalf("final primary is %v, want %v (the swapped-in ring's)", h.Load().Primary(), k[1])
+	if h.At(at(0)).Primary() != k[1] {
+		t.Fatalf("final primary is %v, want %v (the swapped-in ring's)", h.At(at(0)).Primary(), k[1])
 	}
 }
 
@@ -172,7 +172,7 @@ func TestHolderConcurrent(t *testing.T) {
 		updates = 200
 	)
 	keys := newKeys(t, updates/3+2)
-	r, err := rotation.New(keys[0])
+	r, err := rotation.NewKeyring(keys[0])
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -196,7 +196,7 @@ func TestHolderConcurrent(t *testing.T) {
 				// (GOOS=js: one thread, no asynchronous preemption).
 				runtime.Gosched()
 				iterations.Add(1)
-				ring := h.Load()
+				ring := h.At(at(0))
 				if ring == nil {
 					t.Error("Load returned nil")
 					return
@@ -260,9 +260,9 @@ func TestHolderConcurrent(t *testing.T) {
 	if updateErr != nil {
 		t.Fatal(updateErr)
 	}
-	checkRing(t, h.Load())
+	checkRing(t, h.At(at(0)))
 	// 200 updates: 67 adds, 67 promotes, 66 removes.
-	if got, want := h.Load().Primary(), keys[(updates+2)/3]; got != want {
+	if got, want := h.At(at(0)).Primary(), keys[(updates+2)/3]; got != want {
 		t.Fatalf("final primary is %v, want %v", got, want)
 	}
 	t.Logf("%d reader iterations during %d updates", iterations.Load(), updates)
@@ -273,13 +273,13 @@ var _ rotation.Source = (*rotation.Holder)(nil)
 
 // The keys a Holder hands out are the ones it was given.
 func TestHolderKeyringIgnoresTime(t *testing.T) {
-	r, err := rotation.New(newKey(t))
+	r, err := rotation.NewKeyring(newKey(t))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	h := rotation.NewHolder(r)
 	for _, now := range []time.Time{{}, at(0), at(-time.Hour)} {
-		if h.Keyring(now) != r {
+		if h.At(now) != r {
 			t.Fatalf("Keyring(%v) is not the stored ring", now)
 		}
 	}

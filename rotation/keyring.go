@@ -7,16 +7,19 @@ import (
 	"time"
 
 	"github.com/crumbhq/crumb/crypto"
+	"github.com/crumbhq/crumb/internal/format"
 )
 
-// MaxKeys is the most keys a Keyring holds. A ring needs one primary, the
+// maxKeys is the most keys a Keyring holds. A ring needs one primary, the
 // keys of sessions still alive, and one staged key; more than this is a
 // configuration mistake, and a small ring keeps lookups trivially cheap.
-const MaxKeys = 8
+const maxKeys = 8
 
 // ErrKeyring is returned for a keyring that cannot be built or changed as
-// asked: no primary or more than one, a duplicate key ID, too many keys, or
-// an operation on a key the ring does not hold.
+// asked: no primary or more than one, a duplicate key ID, too many keys, an
+// operation on a key the ring does not hold, a rotation step whose time is
+// unknown (PromoteAt and RetireAt need AddedAt and DemotedAt), or a
+// schedule configuration NewSchedule cannot use.
 var ErrKeyring = errors.New("rotation: invalid keyring")
 
 // State is what a key in a Keyring may be used for. The zero State is
@@ -65,9 +68,9 @@ type Keyring struct {
 	entries []Entry // entries[0] is the primary
 }
 
-// New returns a keyring with primary as its primary key and the other keys
-// decrypt-only.
-func New(primary *crypto.Key, decryptOnly ...*crypto.Key) (*Keyring, error) {
+// NewKeyring returns a keyring with primary as its primary key and the
+// other keys decrypt-only.
+func NewKeyring(primary *crypto.Key, decryptOnly ...*crypto.Key) (*Keyring, error) {
 	entries := make([]Entry, 0, 1+len(decryptOnly))
 	entries = append(entries, Entry{Key: primary, State: Primary})
 	for _, k := range decryptOnly {
@@ -78,14 +81,14 @@ func New(primary *crypto.Key, decryptOnly ...*crypto.Key) (*Keyring, error) {
 
 // FromEntries returns a keyring holding entries. It fails, with an error
 // matching [ErrKeyring], unless exactly one entry is Primary, no two keys
-// share an ID, no key is nil, no state is unknown and there are at most
-// MaxKeys entries.
+// share an ID, no key is nil, no state is unknown and there are at most 8
+// entries.
 func FromEntries(entries []Entry) (*Keyring, error) {
 	if len(entries) == 0 {
 		return nil, fmt.Errorf("%w: no keys", ErrKeyring)
 	}
-	if len(entries) > MaxKeys {
-		return nil, fmt.Errorf("%w: %d keys, at most %d allowed", ErrKeyring, len(entries), MaxKeys)
+	if len(entries) > maxKeys {
+		return nil, fmt.Errorf("%w: %d keys, at most %d allowed", ErrKeyring, len(entries), maxKeys)
 	}
 	primaries := 0
 	sorted := make([]Entry, 0, len(entries))
@@ -120,8 +123,8 @@ func (r *Keyring) Primary() *crypto.Key { return r.entries[0].Key }
 // Entries returns a copy of the ring's entries, the primary first.
 func (r *Keyring) Entries() []Entry { return slices.Clone(r.entries) }
 
-// Lookup returns the entry for id.
-func (r *Keyring) Lookup(id crypto.KeyID) (Entry, bool) {
+// lookup returns the entry for id.
+func (r *Keyring) lookup(id crypto.KeyID) (Entry, bool) {
 	for _, e := range r.entries {
 		if e.Key.ID() == id {
 			return e, true
@@ -130,13 +133,14 @@ func (r *Keyring) Lookup(id crypto.KeyID) (Entry, bool) {
 	return Entry{}, false
 }
 
-// Keyring returns r itself, so that a fixed Keyring is a [Source].
-func (r *Keyring) Keyring(time.Time) *Keyring { return r }
+// At returns r itself, whatever the time, so that a fixed Keyring is a
+// [Source].
+func (r *Keyring) At(time.Time) *Keyring { return r }
 
 // Seal seals plaintext under the primary key; see [crypto.Key.Seal]. It
 // always uses the primary, whatever order the keys were given in.
-func (r *Keyring) Seal(dst, plaintext, context []byte) ([]byte, error) {
-	return r.Primary().Seal(dst, plaintext, context)
+func (r *Keyring) Seal(dst, plaintext, additionalData []byte) ([]byte, error) {
+	return r.Primary().Seal(dst, plaintext, additionalData)
 }
 
 // Opened describes how a value was opened.
@@ -154,14 +158,14 @@ type Opened struct {
 // unknown key ID fails like a forgery, with an error matching
 // [crypto.ErrInvalid] (reason [crypto.ReasonUnknownKey]), and decrypts
 // nothing.
-func (r *Keyring) Open(dst, sealed, context []byte) ([]byte, Opened, error) {
-	h, err := crypto.ParseHeader(sealed)
-	if err != nil {
-		return nil, Opened{}, err
+func (r *Keyring) Open(dst, sealed, additionalData []byte) ([]byte, Opened, error) {
+	h, ok := format.ParseHeader(sealed)
+	if !ok {
+		return nil, Opened{}, crypto.Invalid(crypto.ReasonMalformed)
 	}
 	for i, e := range r.entries {
 		if e.Key.ID() == h.KeyID {
-			out, err := e.Key.Open(dst, sealed, context)
+			out, err := e.Key.Open(dst, sealed, additionalData)
 			if err != nil {
 				return nil, Opened{}, err
 			}
@@ -259,51 +263,42 @@ type Policy struct {
 	ClockSkew time.Duration
 }
 
-// ErrUnknownTime is returned by PromoteAt and RetireAt when the entry lacks
+// errUnknownTime is returned by PromoteAt and RetireAt when the entry lacks
 // the time they need (AddedAt or DemotedAt), so the question cannot be
 // answered safely.
-var ErrUnknownTime = errors.New("rotation: the key's added or demoted time is unknown")
+var errUnknownTime = fmt.Errorf("%w: the key's added or demoted time is unknown", ErrKeyring)
 
 // PromoteAt returns the earliest time the decrypt-only key id may be
 // promoted: AddedAt + Propagation + ClockSkew.
 func (r *Keyring) PromoteAt(id crypto.KeyID, p Policy) (time.Time, error) {
-	e, ok := r.Lookup(id)
+	e, ok := r.lookup(id)
 	switch {
 	case !ok:
 		return time.Time{}, fmt.Errorf("%w: no key %v", ErrKeyring, id)
 	case e.State == Primary:
 		return time.Time{}, fmt.Errorf("%w: key %v is already primary", ErrKeyring, id)
 	case e.AddedAt.IsZero():
-		return time.Time{}, ErrUnknownTime
+		return time.Time{}, errUnknownTime
 	}
 	return e.AddedAt.Add(p.Propagation + p.ClockSkew), nil
 }
 
 // RetireAt returns when the demoted key id is safe to remove: DemotedAt +
-// Propagation + MaxLifetime + ClockSkew. Instances that have not yet picked
+// Propagation + MaxLifetime + ClockSkew. Remove it once now is not before
+// that time. Instances that have not yet picked
 // up the promotion keep sealing with the old key for up to Propagation
 // after DemotedAt; a value sealed then stays valid for MaxLifetime; clocks
 // may disagree by ClockSkew. After RetireAt no value sealed by the key can
 // still be valid, so removing it logs nobody out.
 func (r *Keyring) RetireAt(id crypto.KeyID, p Policy) (time.Time, error) {
-	e, ok := r.Lookup(id)
+	e, ok := r.lookup(id)
 	switch {
 	case !ok:
 		return time.Time{}, fmt.Errorf("%w: no key %v", ErrKeyring, id)
 	case e.State == Primary:
 		return time.Time{}, fmt.Errorf("%w: key %v is primary and still sealing", ErrKeyring, id)
 	case e.DemotedAt.IsZero():
-		return time.Time{}, ErrUnknownTime
+		return time.Time{}, errUnknownTime
 	}
 	return e.DemotedAt.Add(p.Propagation + p.MaxLifetime + p.ClockSkew), nil
-}
-
-// SafeToRetire reports whether now is at or after [Keyring.RetireAt] for
-// id.
-func (r *Keyring) SafeToRetire(id crypto.KeyID, now time.Time, p Policy) (bool, error) {
-	at, err := r.RetireAt(id, p)
-	if err != nil {
-		return false, err
-	}
-	return !now.Before(at), nil
 }

@@ -3,16 +3,18 @@ package rotation_test
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/crumbhq/crumb/crypto"
-	"github.com/crumbhq/crumb/internal/aead"
+	"github.com/crumbhq/crumb/internal/format"
+	"github.com/crumbhq/crumb/internal/testhook"
 	"github.com/crumbhq/crumb/rotation"
 )
 
 func TestFromEntriesRejects(t *testing.T) {
-	k := newKeys(t, rotation.MaxKeys+1)
+	k := newKeys(t, maxKeys+1)
 	// A second *Key with the same material, hence the same ID.
 	k0again, err := crypto.ParseKey(k[0].SecretText())
 	if err != nil {
@@ -46,10 +48,10 @@ func TestFromEntriesRejects(t *testing.T) {
 			}
 		})
 	}
-	if len(tooMany) != rotation.MaxKeys+1 {
+	if len(tooMany) != maxKeys+1 {
 		t.Fatalf("built %d entries, want MaxKeys+1", len(tooMany))
 	}
-	if r, err := rotation.FromEntries(tooMany[:rotation.MaxKeys]); err != nil {
+	if r, err := rotation.FromEntries(tooMany[:maxKeys]); err != nil {
 		t.Fatalf("FromEntries(MaxKeys entries) = %v, want success", err)
 	} else {
 		checkRing(t, r)
@@ -57,7 +59,7 @@ func TestFromEntriesRejects(t *testing.T) {
 }
 
 func TestNewRejects(t *testing.T) {
-	k := newKeys(t, rotation.MaxKeys+1)
+	k := newKeys(t, maxKeys+1)
 	tests := []struct {
 		name        string
 		primary     *crypto.Key
@@ -70,7 +72,7 @@ func TestNewRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := rotation.New(tt.primary, tt.decryptOnly...)
+			r, err := rotation.NewKeyring(tt.primary, tt.decryptOnly...)
 			if !errors.Is(err, rotation.ErrKeyring) || r != nil {
 				t.Fatalf("New = %v, %v; want nil, an error matching ErrKeyring", r, err)
 			}
@@ -120,7 +122,7 @@ func TestPrimaryFirstWhateverTheOrder(t *testing.T) {
 				t.Fatalf("ring has %d entries, want %d", len(es), len(k))
 			}
 			for _, kk := range k {
-				e, ok := r.Lookup(kk.ID())
+				e, ok := lookupEntry(r, kk.ID())
 				if !ok || e.Key != kk {
 					t.Fatalf("Lookup(%v) = %v, %v; want the key", kk.ID(), e.Key, ok)
 				}
@@ -135,7 +137,7 @@ func TestPrimaryFirstWhateverTheOrder(t *testing.T) {
 
 			// New with the same keys gives the same ring.
 			others := append(append([]*crypto.Key{}, k[:pos]...), k[pos+1:]...)
-			r2, err := rotation.New(primary, others...)
+			r2, err := rotation.NewKeyring(primary, others...)
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
@@ -163,7 +165,7 @@ func TestFromEntriesDoesNotKeepTheSlice(t *testing.T) {
 
 func TestEntriesReturnsACopy(t *testing.T) {
 	k := newKeys(t, 3)
-	r, err := rotation.New(k[0], k[1], k[2])
+	r, err := rotation.NewKeyring(k[0], k[1], k[2])
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -187,26 +189,26 @@ func TestEntriesReturnsACopy(t *testing.T) {
 
 func TestLookup(t *testing.T) {
 	k := newKeys(t, 3)
-	r, err := rotation.New(k[0], k[1])
+	r, err := rotation.NewKeyring(k[0], k[1])
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	if e, ok := r.Lookup(k[1].ID()); !ok || e.Key != k[1] || e.State != rotation.DecryptOnly {
+	if e, ok := lookupEntry(r, k[1].ID()); !ok || e.Key != k[1] || e.State != rotation.DecryptOnly {
 		t.Fatalf("Lookup(decrypt-only key) = %+v, %v", e.State, ok)
 	}
-	if e, ok := r.Lookup(k[2].ID()); ok || e != (rotation.Entry{}) {
+	if e, ok := lookupEntry(r, k[2].ID()); ok || e != (rotation.Entry{}) {
 		t.Fatalf("Lookup(absent key) = %v, %v; want the zero Entry, false", e.Key, ok)
 	}
 }
 
 func TestKeyringIsAFixedSource(t *testing.T) {
-	r, err := rotation.New(newKey(t))
+	r, err := rotation.NewKeyring(newKey(t))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	var s rotation.Source = r
 	for _, now := range []time.Time{{}, at(0), at(1000 * time.Hour)} {
-		if got := s.Keyring(now); got != r {
+		if got := s.At(now); got != r {
 			t.Fatalf("Keyring(%v) = %p, want the ring itself %p", now, got, r)
 		}
 	}
@@ -267,9 +269,8 @@ func TestRotationMatrix(t *testing.T) {
 		if unknownErr.Error() != forgedErr.Error() {
 			t.Fatalf("unknown key ID and forgery give different messages: %q, %q", unknownErr, forgedErr)
 		}
-		var a, b *crypto.InvalidError
-		if !errors.As(unknownErr, &a) || !errors.As(forgedErr, &b) {
-			t.Fatalf("errors are %T and %T, want *crypto.InvalidError", unknownErr, forgedErr)
+		if reflect.TypeOf(unknownErr) != reflect.TypeOf(forgedErr) {
+			t.Fatalf("errors are %T and %T, want one type", unknownErr, forgedErr)
 		}
 	})
 	t.Run("every tampered bit fails", func(t *testing.T) {
@@ -285,7 +286,7 @@ func TestRotationMatrix(t *testing.T) {
 		}
 	})
 	t.Run("other context fails", func(t *testing.T) {
-		other := crypto.Context("crumb/rotation-test", "other-cookie")
+		other := format.AdditionalData("crumb/rotation-test", "other-cookie")
 		for i := range k {
 			mustNotOpen(t, r, sealed[i], other, crypto.ReasonUnauthentic)
 		}
@@ -297,61 +298,66 @@ func TestRotationMatrix(t *testing.T) {
 	})
 }
 
-// opens returns how many AEAD opens f ran. The counter is process-wide: no
-// test in this package runs in parallel.
-func opens(f func()) uint64 {
-	before := aead.Opens()
+// opens returns how many AEAD opens f ran with the keys of r.
+func opens(r *rotation.Keyring, f func()) uint64 {
+	count := func() (n uint64) {
+		for _, e := range r.Entries() {
+			n += testhook.Opens(e.Key)
+		}
+		return n
+	}
+	before := count()
 	f()
-	return aead.Opens() - before
+	return count() - before
 }
 
 // TestOpenRunsAtMostOneAEAD proves the "one key ID, one Open" rule: no
 // trial decryption, whatever the ring's size or the key's position.
 func TestOpenRunsAtMostOneAEAD(t *testing.T) {
-	k := newKeys(t, rotation.MaxKeys)
-	r, err := rotation.New(k[0], k[1:]...)
+	k := newKeys(t, maxKeys)
+	r, err := rotation.NewKeyring(k[0], k[1:]...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	if got := len(r.Entries()); got != rotation.MaxKeys {
+	if got := len(r.Entries()); got != maxKeys {
 		t.Fatalf("ring has %d keys, want MaxKeys", got)
 	}
 	last := k[len(k)-1]
-	if r.Entries()[rotation.MaxKeys-1].Key != last {
+	if r.Entries()[maxKeys-1].Key != last {
 		t.Fatalf("the last key given is not last in the ring")
 	}
 
 	t.Run("last key of a full ring", func(t *testing.T) {
 		v := sealWith(t, last, "deep")
-		if n := opens(func() { mustOpen(t, r, v, "deep", last, true) }); n != 1 {
+		if n := opens(r, func() { mustOpen(t, r, v, "deep", last, true) }); n != 1 {
 			t.Fatalf("Open ran %d AEAD opens, want exactly 1", n)
 		}
 	})
 	t.Run("every key", func(t *testing.T) {
 		for i, kk := range k {
 			v := sealWith(t, kk, "v")
-			if n := opens(func() { mustOpen(t, r, v, "v", kk, i != 0) }); n != 1 {
+			if n := opens(r, func() { mustOpen(t, r, v, "v", kk, i != 0) }); n != 1 {
 				t.Fatalf("key %d: Open ran %d AEAD opens, want exactly 1", i, n)
 			}
 		}
 	})
 	t.Run("unknown key ID", func(t *testing.T) {
 		v := sealWith(t, newKey(t), "v")
-		if n := opens(func() { mustNotOpen(t, r, v, testContext, crypto.ReasonUnknownKey) }); n != 0 {
+		if n := opens(r, func() { mustNotOpen(t, r, v, testContext, crypto.ReasonUnknownKey) }); n != 0 {
 			t.Fatalf("Open of an unknown key ID ran %d AEAD opens, want 0", n)
 		}
 	})
 	t.Run("forgery under the last key", func(t *testing.T) {
 		v := sealWith(t, last, "v")
 		v[len(v)-1] ^= 0x80
-		if n := opens(func() { mustNotOpen(t, r, v, testContext, crypto.ReasonUnauthentic) }); n != 1 {
+		if n := opens(r, func() { mustNotOpen(t, r, v, testContext, crypto.ReasonUnauthentic) }); n != 1 {
 			t.Fatalf("Open of a forgery ran %d AEAD opens, want exactly 1", n)
 		}
 	})
 	t.Run("malformed", func(t *testing.T) {
 		v := sealWith(t, last, "v")
-		v[0] = crypto.Version + 1
-		if n := opens(func() { mustNotOpen(t, r, v, testContext, crypto.ReasonMalformed) }); n != 0 {
+		v[0] = format.Version + 1
+		if n := opens(r, func() { mustNotOpen(t, r, v, testContext, crypto.ReasonMalformed) }); n != 0 {
 			t.Fatalf("Open of a malformed value ran %d AEAD opens, want 0", n)
 		}
 	})
@@ -364,7 +370,7 @@ func TestStagedRotation(t *testing.T) {
 	k1, k2 := newKey(t), newKey(t)
 	now := at(0)
 
-	r0, err := rotation.New(k1)
+	r0, err := rotation.NewKeyring(k1)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -383,7 +389,7 @@ func TestStagedRotation(t *testing.T) {
 	if r1.Primary() != k1 {
 		t.Fatalf("after Add, primary = %v, want the old key %v", r1.Primary(), k1)
 	}
-	e2, ok := r1.Lookup(k2.ID())
+	e2, ok := lookupEntry(r1, k2.ID())
 	if !ok || e2.State != rotation.DecryptOnly || !e2.AddedAt.Equal(now) || !e2.DemotedAt.IsZero() {
 		t.Fatalf("staged entry = {%v added %v demoted %v}, %v; want decrypt-only added %v", e2.State, e2.AddedAt, e2.DemotedAt, ok, now)
 	}
@@ -416,11 +422,11 @@ func TestStagedRotation(t *testing.T) {
 	if r2.Primary() != k2 {
 		t.Fatalf("after Promote, primary = %v, want %v", r2.Primary(), k2)
 	}
-	e1, ok := r2.Lookup(k1.ID())
+	e1, ok := lookupEntry(r2, k1.ID())
 	if !ok || e1.State != rotation.DecryptOnly || !e1.DemotedAt.Equal(now) {
 		t.Fatalf("demoted entry = {%v demoted %v}, %v; want decrypt-only demoted %v", e1.State, e1.DemotedAt, ok, now)
 	}
-	if e2, _ := r2.Lookup(k2.ID()); !e2.AddedAt.Equal(at(0)) {
+	if e2, _ := lookupEntry(r2, k2.ID()); !e2.AddedAt.Equal(at(0)) {
 		t.Fatalf("promoted entry AddedAt = %v, want it kept (%v)", e2.AddedAt, at(0))
 	}
 	fresh := sealRing(t, r2, "sealed by k2")
@@ -449,7 +455,7 @@ func TestStagedRotation(t *testing.T) {
 		{retireAt, true},
 		{retireAt.Add(time.Second), true},
 	} {
-		got, err := r2.SafeToRetire(k1.ID(), tt.now, p)
+		got, err := safeToRetire(r2, k1.ID(), tt.now, p)
 		if err != nil || got != tt.want {
 			t.Fatalf("SafeToRetire at RetireAt%+v = %v, %v; want %v", tt.now.Sub(retireAt), got, err, tt.want)
 		}
@@ -492,7 +498,7 @@ func TestRotationErrors(t *testing.T) {
 		t.Fatalf("FromEntries: %v", err)
 	}
 	// A ring whose keys carry no times.
-	bare, err := rotation.New(k[0], k[1])
+	bare, err := rotation.NewKeyring(k[0], k[1])
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -510,15 +516,15 @@ func TestRotationErrors(t *testing.T) {
 		{"Remove primary", func() (any, error) { return r.Remove(k[0].ID()) }, rotation.ErrKeyring},
 		{"PromoteAt unknown", func() (any, error) { return r.PromoteAt(k[3].ID(), p) }, rotation.ErrKeyring},
 		{"PromoteAt primary", func() (any, error) { return r.PromoteAt(k[0].ID(), p) }, rotation.ErrKeyring},
-		{"PromoteAt without AddedAt", func() (any, error) { return r.PromoteAt(k[2].ID(), p) }, rotation.ErrUnknownTime},
-		{"PromoteAt on a bare ring", func() (any, error) { return bare.PromoteAt(k[1].ID(), p) }, rotation.ErrUnknownTime},
+		{"PromoteAt without AddedAt", func() (any, error) { return r.PromoteAt(k[2].ID(), p) }, rotation.ErrKeyring},
+		{"PromoteAt on a bare ring", func() (any, error) { return bare.PromoteAt(k[1].ID(), p) }, rotation.ErrKeyring},
 		{"RetireAt unknown", func() (any, error) { return r.RetireAt(k[3].ID(), p) }, rotation.ErrKeyring},
 		{"RetireAt primary", func() (any, error) { return r.RetireAt(k[0].ID(), p) }, rotation.ErrKeyring},
-		{"RetireAt never demoted", func() (any, error) { return r.RetireAt(k[1].ID(), p) }, rotation.ErrUnknownTime},
-		{"RetireAt on a bare ring", func() (any, error) { return bare.RetireAt(k[1].ID(), p) }, rotation.ErrUnknownTime},
-		{"SafeToRetire primary", func() (any, error) { return r.SafeToRetire(k[0].ID(), at(1000*time.Hour), p) }, rotation.ErrKeyring},
-		{"SafeToRetire unknown", func() (any, error) { return r.SafeToRetire(k[3].ID(), at(1000*time.Hour), p) }, rotation.ErrKeyring},
-		{"SafeToRetire never demoted", func() (any, error) { return r.SafeToRetire(k[1].ID(), at(1000*time.Hour), p) }, rotation.ErrUnknownTime},
+		{"RetireAt never demoted", func() (any, error) { return r.RetireAt(k[1].ID(), p) }, rotation.ErrKeyring},
+		{"RetireAt on a bare ring", func() (any, error) { return bare.RetireAt(k[1].ID(), p) }, rotation.ErrKeyring},
+		{"SafeToRetire primary", func() (any, error) { return safeToRetire(r, k[0].ID(), at(1000*time.Hour), p) }, rotation.ErrKeyring},
+		{"SafeToRetire unknown", func() (any, error) { return safeToRetire(r, k[3].ID(), at(1000*time.Hour), p) }, rotation.ErrKeyring},
+		{"SafeToRetire never demoted", func() (any, error) { return safeToRetire(r, k[1].ID(), at(1000*time.Hour), p) }, rotation.ErrKeyring},
 		{"RevokePrimary nil", func() (any, error) { return r.RevokePrimary(nil, at(0)) }, rotation.ErrKeyring},
 		{"RevokePrimary with the same key", func() (any, error) { return r.RevokePrimary(k[0], at(0)) }, rotation.ErrKeyring},
 	}
@@ -549,7 +555,7 @@ func TestRotationErrors(t *testing.T) {
 	}
 
 	t.Run("Add to a full ring", func(t *testing.T) {
-		full, err := rotation.New(k[0], newKeys(t, rotation.MaxKeys-1)...)
+		full, err := rotation.NewKeyring(k[0], newKeys(t, maxKeys-1)...)
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}
@@ -586,7 +592,7 @@ func TestRevokePrimary(t *testing.T) {
 			if inRing {
 				others = append(others, next)
 			}
-			r, err := rotation.New(k1, others...)
+			r, err := rotation.NewKeyring(k1, others...)
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
@@ -606,7 +612,7 @@ func TestRevokePrimary(t *testing.T) {
 			if !r2.Primary().Equal(next) {
 				t.Fatalf("after RevokePrimary, primary = %v, want %v", r2.Primary(), next)
 			}
-			if _, ok := r2.Lookup(k1.ID()); ok {
+			if _, ok := lookupEntry(r2, k1.ID()); ok {
 				t.Fatal("the revoked key is still in the ring")
 			}
 			// The revoked key goes; next joins unless it was there already.
@@ -617,7 +623,7 @@ func TestRevokePrimary(t *testing.T) {
 			if got := len(r2.Entries()); got != wantLen {
 				t.Fatalf("ring has %d keys after RevokePrimary, want %d", got, wantLen)
 			}
-			e, _ := r2.Lookup(next.ID())
+			e, _ := lookupEntry(r2, next.ID())
 			if !inRing && !e.AddedAt.Equal(now) {
 				t.Fatalf("new primary AddedAt = %v, want %v", e.AddedAt, now)
 			}

@@ -14,7 +14,7 @@ import (
 	"github.com/crumbhq/crumb/crypto"
 )
 
-// The key list format, read by ParseKeys, FromEnv, LoadFile and FileSource,
+// The key list format, read by ParseKeys, FromEnv and FileSource,
 // is one key per entry, entries separated by newlines or semicolons:
 //
 //	# lines starting with '#' and blank entries are ignored
@@ -28,7 +28,7 @@ import (
 // that feed [Keyring.PromoteAt] and [Keyring.RetireAt]. Exactly one entry
 // is primary.
 //
-// A key file (LoadFile, FileSource) must end with the entry "end": only
+// A key file (FileSource) must end with the entry "end": only
 // blank lines and comments may follow it. A file cut short, such as one
 // read while an editor or a script rewrites it in place, lacks it and is
 // refused, so a reload never installs the first half of a key list as if
@@ -96,8 +96,8 @@ func parseKeys(source, text string, requireEnd bool) (*Keyring, error) {
 					err = errors.New(`"end" given twice`)
 				}
 				ended, ok = line, false
-			case ok && len(entries) == MaxKeys:
-				err = fmt.Errorf("%w: more than %d keys", ErrKeyring, MaxKeys)
+			case ok && len(entries) == maxKeys:
+				err = fmt.Errorf("%w: more than %d keys", ErrKeyring, maxKeys)
 			}
 			if err != nil {
 				pe := &ParseError{Source: source, Line: line, Err: err}
@@ -189,16 +189,6 @@ func FromEnv(name string) (*Keyring, error) {
 	return ParseKeys(name, v)
 }
 
-// LoadFile parses the key list in the file at path, which must end with
-// the "end" entry.
-func LoadFile(path string) (*Keyring, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("rotation: %w", err)
-	}
-	return parseKeys(path, string(b), true)
-}
-
 // A FileSource is a [Source] backed by a key list file, reloaded when the
 // file changes. Requests read the current ring without locks. A reload that
 // fails (a file cut short, with no final "end" entry; a bad entry) keeps the
@@ -224,8 +214,9 @@ func NewFileSource(path string) (*FileSource, error) {
 	return f, nil
 }
 
-// Keyring returns the ring last loaded.
-func (f *FileSource) Keyring(time.Time) *Keyring { return f.ring.Load() }
+// At returns the ring last loaded, whatever the time. It may be called
+// concurrently with Reload.
+func (f *FileSource) At(time.Time) *Keyring { return f.ring.Load() }
 
 // Reload reads the file and, if its contents changed since the last
 // successful load, parses it and swaps in the new ring. It reports whether

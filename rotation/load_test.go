@@ -117,7 +117,7 @@ func TestParseKeys(t *testing.T) {
 // naming the right line and entry, and that no message carries any part of
 // a key text.
 func TestParseKeysBadEntries(t *testing.T) {
-	k := newKeys(t, rotation.MaxKeys+1)
+	k := newKeys(t, maxKeys+1)
 	kt := make([]string, len(k))
 	for i := range k {
 		kt[i] = k[i].SecretText()
@@ -164,9 +164,9 @@ func TestParseKeysBadEntries(t *testing.T) {
 		{"date without time", "primary " + kt[0] + "\ndecrypt-only " + kt[1] + " demoted=2026-01-01", 2, 0, nil},
 		{"bad month", "primary " + kt[0] + " added=2026-13-01T00:00:00Z", 1, 0, nil},
 		{"time with a key in it", "primary " + kt[0] + " added=" + kt[1], 1, 0, nil},
-		{"too many keys, one per line", strings.Join(perLine, "\n"), rotation.MaxKeys + 1, 0, rotation.ErrKeyring},
-		{"too many keys, one line", strings.Join(perEntry, ";"), 1, rotation.MaxKeys + 1, rotation.ErrKeyring},
-		{"too many keys among comments", "# a\n" + strings.Join(perLine, "\n# b\n"), 2*rotation.MaxKeys + 2, 0, rotation.ErrKeyring},
+		{"too many keys, one per line", strings.Join(perLine, "\n"), maxKeys + 1, 0, rotation.ErrKeyring},
+		{"too many keys, one line", strings.Join(perEntry, ";"), 1, maxKeys + 1, rotation.ErrKeyring},
+		{"too many keys among comments", "# a\n" + strings.Join(perLine, "\n# b\n"), 2*maxKeys + 2, 0, rotation.ErrKeyring},
 	}
 	inputs := append(append([]string{}, kt...), typo(kt[1]), noID, nonCanonical)
 	for _, tt := range tests {
@@ -313,34 +313,39 @@ func writeKeys(t testing.TB, path, text string) {
 	}
 }
 
-func TestLoadFile(t *testing.T) {
+// TestFileSourceLoads checks the first load: a missing file or a
+// directory fails, a good file with CRLF line ends, comments and a
+// trailing comment after "end" loads, and a bad entry fails naming its
+// line.
+func TestFileSourceLoads(t *testing.T) {
 	dir := t.TempDir()
 	k := newKeys(t, 2)
 
-	if r, err := rotation.LoadFile(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) || r != nil {
-		t.Fatalf("LoadFile(missing) = %v, %v; want nil, fs.ErrNotExist", r, err)
+	if r, err := rotation.NewFileSource(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) || r != nil {
+		t.Fatalf("NewFileSource(missing) = %v, %v; want nil, fs.ErrNotExist", r, err)
 	}
-	if r, err := rotation.LoadFile(dir); err == nil || r != nil {
-		t.Fatalf("LoadFile(a directory) = %v, %v; want an error", r, err)
+	if r, err := rotation.NewFileSource(dir); err == nil || r != nil {
+		t.Fatalf("NewFileSource(a directory) = %v, %v; want an error", r, err)
 	}
 
 	good := filepath.Join(dir, "keys")
 	writeKeys(t, good, "# keys\r\nprimary "+k[0].SecretText()+"\r\ndecrypt-only "+k[1].SecretText()+" demoted=2026-01-01T00:00:00Z\r\nend\r\n# trailing comment\r\n")
-	r, err := rotation.LoadFile(good)
+	src, err := rotation.NewFileSource(good)
 	if err != nil {
-		t.Fatalf("LoadFile: %v", err)
+		t.Fatalf("NewFileSource: %v", err)
 	}
+	r := src.At(at(0))
 	checkRing(t, r)
 	if !r.Primary().Equal(k[0]) || len(r.Entries()) != 2 {
-		t.Fatalf("LoadFile ring: primary %v, %d keys; want %v, 2 keys", r.Primary(), len(r.Entries()), k[0])
+		t.Fatalf("NewFileSource ring: primary %v, %d keys; want %v, 2 keys", r.Primary(), len(r.Entries()), k[0])
 	}
 
 	bad := filepath.Join(dir, "bad")
 	writeKeys(t, bad, "primary "+k[0].SecretText()+"\nprimary\nend\n")
-	r, err = rotation.LoadFile(bad)
+	src, err = rotation.NewFileSource(bad)
 	var pe *rotation.ParseError
-	if r != nil || !errors.As(err, &pe) || pe.Source != bad || pe.Line != 2 {
-		t.Fatalf("LoadFile(bad) = %v, %v; want a *ParseError for %s line 2", r, err, bad)
+	if src != nil || !errors.As(err, &pe) || pe.Source != bad || pe.Line != 2 {
+		t.Fatalf("NewFileSource(bad) = %v, %v; want a *ParseError for %s line 2", src, err, bad)
 	}
 }
 
@@ -370,7 +375,7 @@ func TestFileSource(t *testing.T) {
 		t.Fatalf("NewFileSource: %v", err)
 	}
 	var s rotation.Source = src
-	r1 := s.Keyring(at(0))
+	r1 := s.At(at(0))
 	checkRing(t, r1)
 	if !r1.Primary().Equal(k[0]) {
 		t.Fatalf("primary is %v, want %v", r1.Primary(), k[0])
@@ -383,7 +388,7 @@ func TestFileSource(t *testing.T) {
 		if err != nil || changed != wantChanged {
 			t.Fatalf("Reload = %v, %v; want %v, nil", changed, err, wantChanged)
 		}
-		if want != nil && src.Keyring(at(0)) != want {
+		if want != nil && src.At(at(0)) != want {
 			t.Fatal("Reload replaced the ring")
 		}
 	}
@@ -393,7 +398,7 @@ func TestFileSource(t *testing.T) {
 
 	writeKeys(t, path, v2)
 	reload(true, nil)
-	r2 := src.Keyring(at(0))
+	r2 := src.At(at(0))
 	checkRing(t, r2)
 	if r2 == r1 || !r2.Primary().Equal(k[1]) {
 		t.Fatalf("after a rewrite the primary is %v, want %v", r2.Primary(), k[1])
@@ -416,7 +421,7 @@ func TestFileSource(t *testing.T) {
 			if changed || !errors.Is(err, bad.is) {
 				t.Fatalf("Reload(%s) = %v, %v; want false, an error matching %v", bad.name, changed, err, bad.is)
 			}
-			if src.Keyring(at(0)) != r2 {
+			if src.At(at(0)) != r2 {
 				t.Fatalf("Reload(%s) replaced the ring", bad.name)
 			}
 		}
@@ -432,7 +437,7 @@ func TestFileSource(t *testing.T) {
 	if changed, err := src.Reload(); changed || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Reload(removed file) = %v, %v; want false, fs.ErrNotExist", changed, err)
 	}
-	if src.Keyring(at(0)) != r2 {
+	if src.At(at(0)) != r2 {
 		t.Fatal("a failed read replaced the ring")
 	}
 }
@@ -453,7 +458,7 @@ func TestFileSourceWatch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewFileSource: %v", err)
 	}
-	r1 := src.Keyring(at(0))
+	r1 := src.At(at(0))
 
 	ctx, cancel := context.WithCancel(t.Context())
 	reports := make(chan reloadResult)
@@ -497,13 +502,13 @@ func TestFileSourceWatch(t *testing.T) {
 	}
 
 	wait("an unchanged check", func(r reloadResult) bool { return !r.changed && r.err == nil })
-	if src.Keyring(at(0)) != r1 {
+	if src.At(at(0)) != r1 {
 		t.Fatal("an unchanged check replaced the ring")
 	}
 
 	writeKeys(t, path, "primary "+k[1].SecretText()+"\ndecrypt-only "+k[0].SecretText()+"\nend\n")
 	wait("the change", func(r reloadResult) bool { return r.changed && r.err == nil })
-	r2 := src.Keyring(at(0))
+	r2 := src.At(at(0))
 	if !r2.Primary().Equal(k[1]) {
 		t.Fatalf("after the change the primary is %v, want %v", r2.Primary(), k[1])
 	}
@@ -514,7 +519,7 @@ func TestFileSourceWatch(t *testing.T) {
 	if r.changed || !errors.As(r.err, &pe) || !errors.Is(r.err, crypto.ErrKey) {
 		t.Fatalf("Watch reported changed=%v err=%v; want false, a *ParseError matching crypto.ErrKey", r.changed, r.err)
 	}
-	if src.Keyring(at(0)) != r2 {
+	if src.At(at(0)) != r2 {
 		t.Fatal("a failed reload replaced the ring")
 	}
 }
@@ -603,7 +608,7 @@ func TestFileSourceCutShort(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewFileSource: %v", err)
 	}
-	r1 := src.Keyring(at(0))
+	r1 := src.At(at(0))
 	complete := strings.LastIndex(after, "end") + len("end")
 	for n := 0; n < complete; n++ {
 		if err := os.WriteFile(path, []byte(after[:n]), 0o600); err != nil {
@@ -612,7 +617,7 @@ func TestFileSourceCutShort(t *testing.T) {
 		if changed, err := src.Reload(); changed || err == nil {
 			t.Fatalf("Reload of the first %d bytes = %v, %v; want false, an error", n, changed, err)
 		}
-		if src.Keyring(at(0)) != r1 {
+		if src.At(at(0)) != r1 {
 			t.Fatalf("Reload of the first %d bytes (%d whole lines) replaced the ring", n, strings.Count(after[:n], "\n"))
 		}
 	}
@@ -622,15 +627,15 @@ func TestFileSourceCutShort(t *testing.T) {
 	if changed, err := src.Reload(); !changed || err != nil {
 		t.Fatalf("Reload of the whole file = %v, %v; want true, nil", changed, err)
 	}
-	if r := src.Keyring(at(0)); !r.Primary().Equal(k[2]) || len(r.Entries()) != 3 {
+	if r := src.At(at(0)); !r.Primary().Equal(k[2]) || len(r.Entries()) != 3 {
 		t.Fatalf("after the rewrite: primary %v, %d keys; want %v, 3", r.Primary(), len(r.Entries()), k[2])
 	}
-	// LoadFile applies the same rule.
+	// The first load applies the same rule.
 	if err := os.WriteFile(path, []byte(after[:strings.LastIndex(after, "end")]), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := rotation.LoadFile(path); r != nil || !errors.Is(err, rotation.ErrKeyring) {
-		t.Fatalf("LoadFile(no end) = %v, %v; want nil, ErrKeyring", r, err)
+	if r, err := rotation.NewFileSource(path); r != nil || !errors.Is(err, rotation.ErrKeyring) {
+		t.Fatalf("NewFileSource(no end) = %v, %v; want nil, ErrKeyring", r, err)
 	}
 }
 
@@ -690,7 +695,7 @@ func TestFileSourceReloadsInOrder(t *testing.T) {
 	if overlaps != 0 {
 		t.Errorf("%d reads overlapped another read", overlaps)
 	}
-	if got, want := src.Keyring(at(0)).Primary(), keys[reads%len(keys)]; !got.Equal(want) {
+	if got, want := src.At(at(0)).Primary(), keys[reads%len(keys)]; !got.Equal(want) {
 		t.Errorf("after %d reads the primary is %v, want %v from the newest version", reads, got, want)
 	}
 }

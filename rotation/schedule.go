@@ -1,7 +1,6 @@
 package rotation
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"sync/atomic"
@@ -9,9 +8,6 @@ import (
 
 	"github.com/crumbhq/crumb/crypto"
 )
-
-// ErrSchedule is returned by NewSchedule for a configuration it cannot use.
-var ErrSchedule = errors.New("rotation: invalid schedule")
 
 // ScheduleConfig configures automatic rotation. See [NewSchedule].
 type ScheduleConfig struct {
@@ -45,6 +41,7 @@ type ScheduleConfig struct {
 // The ring for the current period is built once and cached: a request pays
 // for no key derivation, except the first one after a boundary.
 type Schedule struct {
+	cfg    ScheduleConfig
 	master *crypto.Key
 	period int64 // seconds
 	prev   int64
@@ -59,20 +56,20 @@ type scheduleRing struct {
 }
 
 // NewSchedule returns the schedule for master and cfg, or an error matching
-// [ErrSchedule].
+// [ErrKeyring] that says which setting is wrong.
 func NewSchedule(master *crypto.Key, cfg ScheduleConfig) (*Schedule, error) {
 	switch {
 	case master == nil:
-		return nil, fmt.Errorf("%w: no master key", ErrSchedule)
+		return nil, fmt.Errorf("%w: no master key", ErrKeyring)
 	case cfg.Period < time.Minute || cfg.Period%time.Second != 0:
-		return nil, fmt.Errorf("%w: period %v must be whole seconds, at least 1m", ErrSchedule, cfg.Period)
+		return nil, fmt.Errorf("%w: period %v must be whole seconds, at least 1m", ErrKeyring, cfg.Period)
 	case cfg.ClockSkew < 0 || cfg.ClockSkew >= cfg.Period:
-		return nil, fmt.Errorf("%w: clock skew %v must be at least 0 and less than the period", ErrSchedule, cfg.ClockSkew)
-	case cfg.Previous < 0 || cfg.Previous > MaxKeys-3:
-		return nil, fmt.Errorf("%w: Previous %d must be between 0 and %d", ErrSchedule, cfg.Previous, MaxKeys-3)
+		return nil, fmt.Errorf("%w: clock skew %v must be at least 0 and less than the period", ErrKeyring, cfg.ClockSkew)
+	case cfg.Previous < 0 || cfg.Previous > maxKeys-3:
+		return nil, fmt.Errorf("%w: Previous %d must be between 0 and %d", ErrKeyring, cfg.Previous, maxKeys-3)
 	}
 	skew := int64((cfg.ClockSkew + time.Second - 1) / time.Second)
-	return &Schedule{master: master, period: int64(cfg.Period / time.Second), prev: int64(cfg.Previous), skew: skew}, nil
+	return &Schedule{cfg: cfg, master: master, period: int64(cfg.Period / time.Second), prev: int64(cfg.Previous), skew: skew}, nil
 }
 
 // periodOf returns the period number of Unix time t (seconds), rounding
@@ -85,13 +82,17 @@ func (s *Schedule) periodOf(t int64) int64 {
 	return n
 }
 
-// PeriodKey returns the key of period n.
-func (s *Schedule) PeriodKey(n int64) (*crypto.Key, error) {
+// Config returns the configuration the schedule was built with, so that
+// the session layer can check that it covers its sessions' lifetimes.
+func (s *Schedule) Config() ScheduleConfig { return s.cfg }
+
+// periodKey returns the key of period n.
+func (s *Schedule) periodKey(n int64) (*crypto.Key, error) {
 	return s.master.Derive("rotation/period/" + strconv.FormatInt(s.period, 10) + "/" + strconv.FormatInt(n, 10))
 }
 
-// Keyring returns the ring in force at now.
-func (s *Schedule) Keyring(now time.Time) *Keyring {
+// At returns the ring in force at now.
+func (s *Schedule) At(now time.Time) *Keyring {
 	t := now.Unix()
 	cur := s.periodOf(t)
 	lo := s.periodOf(t-s.skew) - s.prev
@@ -106,7 +107,7 @@ func (s *Schedule) Keyring(now time.Time) *Keyring {
 		k := prev.find(n)
 		if k == nil {
 			var err error
-			if k, err = s.PeriodKey(n); err != nil {
+			if k, err = s.periodKey(n); err != nil {
 				panic("rotation: deriving a period key: " + err.Error()) // HKDF-SHA256 cannot fail for 32 bytes
 			}
 		}
@@ -122,9 +123,9 @@ func (s *Schedule) Keyring(now time.Time) *Keyring {
 	ring, err := FromEntries(entries)
 	if err != nil {
 		// Only a key ID collision between two period keys (chance about
-		// 2⁻³²·MaxKeys²) gets here. Fall back to sealing and opening with
+		// 2⁻³²·maxKeys²) gets here. Fall back to sealing and opening with
 		// the current key alone rather than failing every request.
-		ring, _ = New(entries[cur-lo].Key)
+		ring, _ = NewKeyring(entries[cur-lo].Key)
 	}
 	s.cache.Store(&scheduleRing{lo: lo, cur: cur, hi: hi, keys: keys, ring: ring})
 	return ring

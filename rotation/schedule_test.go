@@ -3,6 +3,7 @@ package rotation_test
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,20 +11,33 @@ import (
 	"github.com/crumbhq/crumb/rotation"
 )
 
+// masters remembers the master key of each schedule the tests build.
+var masters sync.Map // *rotation.Schedule → *crypto.Key
+
 func newSchedule(t testing.TB, master *crypto.Key, cfg rotation.ScheduleConfig) *rotation.Schedule {
 	t.Helper()
 	s, err := rotation.NewSchedule(master, cfg)
 	if err != nil {
 		t.Fatalf("NewSchedule(%+v): %v", cfg, err)
 	}
+	if s.Config() != cfg {
+		t.Fatalf("Config() = %+v, want %+v", s.Config(), cfg)
+	}
+	masters.Store(s, master)
 	return s
 }
 
+// periodKey returns the key of period n of s, derived from its master key
+// as docs/FORMAT.md says: Derive("rotation/period/<seconds>/<n>").
 func periodKey(t testing.TB, s *rotation.Schedule, n int64) *crypto.Key {
 	t.Helper()
-	k, err := s.PeriodKey(n)
+	master, ok := masters.Load(s)
+	if !ok {
+		t.Fatal("periodKey of a schedule not built by newSchedule")
+	}
+	k, err := master.(*crypto.Key).Derive(fmt.Sprintf("rotation/period/%d/%d", int64(s.Config().Period/time.Second), n))
 	if err != nil {
-		t.Fatalf("PeriodKey(%d): %v", n, err)
+		t.Fatalf("Derive: %v", err)
 	}
 	return k
 }
@@ -48,11 +62,11 @@ func TestNewScheduleValidation(t *testing.T) {
 		{"skew equal to period", master, rotation.ScheduleConfig{Period: time.Hour, ClockSkew: time.Hour}},
 		{"skew above period", master, rotation.ScheduleConfig{Period: time.Minute, ClockSkew: time.Hour}},
 		{"negative Previous", master, rotation.ScheduleConfig{Period: time.Hour, Previous: -1}},
-		{"Previous above MaxKeys-3", master, rotation.ScheduleConfig{Period: time.Hour, Previous: rotation.MaxKeys - 2}},
+		{"Previous above MaxKeys-3", master, rotation.ScheduleConfig{Period: time.Hour, Previous: maxKeys - 2}},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			if s, err := rotation.NewSchedule(tt.master, tt.cfg); !errors.Is(err, rotation.ErrSchedule) || s != nil {
+			if s, err := rotation.NewSchedule(tt.master, tt.cfg); !errors.Is(err, rotation.ErrKeyring) || s != nil {
 				t.Fatalf("NewSchedule = %v, %v; want nil and ErrSchedule", s, err)
 			}
 		})
@@ -61,12 +75,12 @@ func TestNewScheduleValidation(t *testing.T) {
 		ok,
 		{Period: time.Minute},
 		{Period: time.Minute, ClockSkew: time.Minute - time.Nanosecond},
-		{Period: 90 * time.Second, Previous: rotation.MaxKeys - 3, ClockSkew: 1500 * time.Millisecond},
+		{Period: 90 * time.Second, Previous: maxKeys - 3, ClockSkew: 1500 * time.Millisecond},
 		{Period: 24 * time.Hour, Previous: 0},
 	}
 	for _, cfg := range good {
 		s := newSchedule(t, master, cfg)
-		checkRing(t, s.Keyring(at(0)))
+		checkRing(t, s.At(at(0)))
 	}
 }
 
@@ -97,7 +111,7 @@ func TestSchedulePrimaryIsCurrentPeriod(t *testing.T) {
 		if want := tt.now.Unix(); tt.want*60 > want || want >= (tt.want+1)*60 {
 			t.Fatalf("bad test: %v (unix %d) is not in period %d", tt.now, want, tt.want)
 		}
-		r := s.Keyring(tt.now)
+		r := s.At(tt.now)
 		checkRing(t, r)
 		if want := periodKey(t, s, tt.want); !r.Primary().Equal(want) || r.Primary().ID() != want.ID() {
 			t.Errorf("Keyring(%v).Primary() = %v, want PeriodKey(%d) = %v", tt.now, r.Primary(), tt.want, want)
@@ -111,13 +125,13 @@ func TestSchedulePrimaryIsCurrentPeriod(t *testing.T) {
 // in periods n+1..n+Previous and not in n+Previous+1.
 func TestSchedulePreviousWindow(t *testing.T) {
 	const period = 3600
-	for prev := 0; prev <= rotation.MaxKeys-3; prev++ {
+	for prev := 0; prev <= maxKeys-3; prev++ {
 		t.Run(fmt.Sprintf("Previous=%d", prev), func(t *testing.T) {
 			s := newSchedule(t, newKey(t), rotation.ScheduleConfig{Period: period * time.Second, Previous: prev})
 			const n = 491_000
 			k := periodKey(t, s, n)
 			for _, sealAt := range []int64{n * period, n*period + 1800, n*period + period - 1} {
-				v := sealRing(t, s.Keyring(unix(sealAt, 0)), "x")
+				v := sealRing(t, s.At(unix(sealAt, 0)), "x")
 				if got := headerID(t, v); got != k.ID() {
 					t.Fatalf("sealed at %d with %v, want period %d's key %v", sealAt, got, n, k.ID())
 				}
@@ -126,12 +140,12 @@ func TestSchedulePreviousWindow(t *testing.T) {
 						if openAt < sealAt {
 							continue
 						}
-						mustOpen(t, s.Keyring(unix(openAt, 0)), v, "x", k, m != n)
+						mustOpen(t, s.At(unix(openAt, 0)), v, "x", k, m != n)
 					}
 				}
 				gone := (n + int64(prev) + 1) * period
-				mustNotOpen(t, s.Keyring(unix(gone, 0)), v, testContext, crypto.ReasonUnknownKey)
-				mustNotOpen(t, s.Keyring(unix(gone+period/2, 0)), v, testContext, crypto.ReasonUnknownKey)
+				mustNotOpen(t, s.At(unix(gone, 0)), v, testContext, crypto.ReasonUnknownKey)
+				mustNotOpen(t, s.At(unix(gone+period/2, 0)), v, testContext, crypto.ReasonUnknownKey)
 			}
 		})
 	}
@@ -146,13 +160,13 @@ func TestScheduleSkewExtendsWindow(t *testing.T) {
 	k := periodKey(t, s, n)
 	v := sealWith(t, k, "x")
 	gone := int64(n+3) * period
-	mustOpen(t, s.Keyring(unix(gone+59, 0)), v, "x", k, true)
-	mustNotOpen(t, s.Keyring(unix(gone+60, 0)), v, testContext, crypto.ReasonUnknownKey)
+	mustOpen(t, s.At(unix(gone+59, 0)), v, "x", k, true)
+	mustNotOpen(t, s.At(unix(gone+60, 0)), v, testContext, crypto.ReasonUnknownKey)
 	// The next period's key is accepted from ClockSkew before its start.
 	next := periodKey(t, s, n+1)
 	early := sealWith(t, next, "early")
-	mustNotOpen(t, s.Keyring(unix((n+1)*period-61, 0)), early, testContext, crypto.ReasonUnknownKey)
-	mustOpen(t, s.Keyring(unix((n+1)*period-60, 0)), early, "early", next, true)
+	mustNotOpen(t, s.At(unix((n+1)*period-61, 0)), early, testContext, crypto.ReasonUnknownKey)
+	mustOpen(t, s.At(unix((n+1)*period-60, 0)), early, "early", next, true)
 }
 
 // TestSchedulesAgreeWithinSkew builds two schedules from two parses of the
@@ -186,7 +200,7 @@ func TestSchedulesAgreeWithinSkew(t *testing.T) {
 					for ta := boundary.Add(-skew + frac); !ta.After(boundary.Add(skew + frac)); ta = ta.Add(tt.step) {
 						for d := -skew; d <= skew; d += tt.step {
 							tb := ta.Add(d)
-							ra, rb := a.Keyring(ta), b.Keyring(tb)
+							ra, rb := a.At(ta), b.At(tb)
 							va := sealRing(t, ra, "from a")
 							if _, _, err := rb.Open(nil, va, testContext); err != nil {
 								t.Fatalf("A at %v sealed with %v; B at A%+v cannot open it: %v", ta, ra.Primary(), d, err)
@@ -205,11 +219,11 @@ func TestSchedulesAgreeWithinSkew(t *testing.T) {
 
 func TestScheduleRingSize(t *testing.T) {
 	const period = 60
-	for prev := 0; prev <= rotation.MaxKeys-3; prev++ {
+	for prev := 0; prev <= maxKeys-3; prev++ {
 		s := newSchedule(t, newKey(t), rotation.ScheduleConfig{Period: period * time.Second, Previous: prev})
 		for _, now := range []time.Time{unix(0, 0), unix(-1, 0), unix(29_000_000*period, 0),
 			unix(29_000_000*period-1, 0), unix(29_000_000*period+30, 0), unix(29_000_000*period, -time.Nanosecond)} {
-			if got := len(s.Keyring(now).Entries()); got != prev+1 {
+			if got := len(s.At(now).Entries()); got != prev+1 {
 				t.Errorf("skew 0, Previous %d: ring at %v holds %d keys, want Previous+1", prev, now, got)
 			}
 		}
@@ -222,12 +236,12 @@ func TestScheduleRingSize(t *testing.T) {
 		off  int64
 		want int
 	}{{0, 4}, {9, 4}, {10, 3}, {30, 3}, {49, 3}, {50, 4}, {59, 4}} {
-		if got := len(s.Keyring(unix(29_000_000*period+tt.off, 0)).Entries()); got != tt.want {
+		if got := len(s.At(unix(29_000_000*period+tt.off, 0)).Entries()); got != tt.want {
 			t.Errorf("skew 10s, Previous 2: ring %ds into a period holds %d keys, want %d", tt.off, got, tt.want)
 		}
 	}
-	widest := newSchedule(t, newKey(t), rotation.ScheduleConfig{Period: period * time.Second, Previous: rotation.MaxKeys - 3, ClockSkew: 59 * time.Second})
-	if got := len(widest.Keyring(unix(29_000_000*period+30, 0)).Entries()); got != rotation.MaxKeys {
+	widest := newSchedule(t, newKey(t), rotation.ScheduleConfig{Period: period * time.Second, Previous: maxKeys - 3, ClockSkew: 59 * time.Second})
+	if got := len(widest.At(unix(29_000_000*period+30, 0)).Entries()); got != maxKeys {
 		t.Errorf("widest schedule holds %d keys, want MaxKeys", got)
 	}
 }
@@ -235,12 +249,12 @@ func TestScheduleRingSize(t *testing.T) {
 func TestScheduleCachesRing(t *testing.T) {
 	const period, n = 3600, 491_000
 	s := newSchedule(t, newKey(t), rotation.ScheduleConfig{Period: period * time.Second, Previous: 2, ClockSkew: time.Minute})
-	r1 := s.Keyring(unix(n*period+120, 0))
-	r2 := s.Keyring(unix(n*period+3000, 999*time.Millisecond))
+	r1 := s.At(unix(n*period+120, 0))
+	r2 := s.At(unix(n*period+3000, 999*time.Millisecond))
 	if r1 != r2 {
 		t.Fatal("two instants of the same period (away from its boundaries) gave different rings")
 	}
-	r3 := s.Keyring(unix((n+1)*period+120, 0))
+	r3 := s.At(unix((n+1)*period+120, 0))
 	if r3 == r1 {
 		t.Fatal("the ring after a boundary is the cached one")
 	}
@@ -248,14 +262,14 @@ func TestScheduleCachesRing(t *testing.T) {
 		t.Fatal("the primary did not change at the boundary")
 	}
 	// The old primary is kept, decrypt-only, and is the same key.
-	if e, ok := r3.Lookup(r1.Primary().ID()); !ok || e.State != rotation.DecryptOnly || !e.Key.Equal(r1.Primary()) {
+	if e, ok := lookupEntry(r3, r1.Primary().ID()); !ok || e.State != rotation.DecryptOnly || !e.Key.Equal(r1.Primary()) {
 		t.Fatal("the previous period's key is not decrypt-only after the boundary")
 	}
-	if s.Keyring(unix((n+1)*period+3000, 0)) != r3 {
+	if s.At(unix((n+1)*period+3000, 0)) != r3 {
 		t.Fatal("the new ring is not cached")
 	}
 	// Going back in time gives the old period's keys again.
-	if back := s.Keyring(unix(n*period+120, 0)); !entriesEqual(back.Entries(), r1.Entries()) {
+	if back := s.At(unix(n*period+120, 0)); !entriesEqual(back.Entries(), r1.Entries()) {
 		t.Fatal("returning to an earlier period gave a different ring")
 	}
 }
@@ -266,7 +280,7 @@ func TestScheduleEntryTimes(t *testing.T) {
 	const period, n, prev = 600, 2_950_000, 3
 	s := newSchedule(t, newKey(t), rotation.ScheduleConfig{Period: period * time.Second, Previous: prev, ClockSkew: 30 * time.Second})
 	for _, now := range []time.Time{unix((n+1)*period-10, 0), unix(n*period+10, 0), unix(n*period+300, 0)} {
-		r := s.Keyring(now)
+		r := s.At(now)
 		seen := map[int64]bool{}
 		for _, e := range r.Entries() {
 			m := int64(-1)
@@ -379,7 +393,7 @@ func TestScheduleDerivationLabel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := s.Keyring(tt.at).Primary(); !got.Equal(want) {
+		if got := s.At(tt.at).Primary(); !got.Equal(want) {
 			t.Errorf("primary at %v is %v, want master.Derive(%q) = %v", tt.at, got, tt.purpose, want)
 		}
 	}

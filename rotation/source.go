@@ -9,12 +9,12 @@ import (
 // asks once per request and uses that ring for the whole request, so a
 // change applies from the next request on.
 //
-// Implementations must be safe for concurrent use and cheap: Keyring is
-// called on every request that touches a session. [*Keyring] (fixed keys),
-// [*Holder] (keys swapped by an operator), [*Schedule] (keys derived per
-// period) and [*FileSource] (keys reloaded from a file) are Sources.
+// Implementations must be safe for concurrent use and cheap: At is called
+// on every request. [*Keyring] (fixed keys), [*Holder] (keys swapped by an
+// operator), [*Schedule] (keys derived per period) and [*FileSource] (keys
+// reloaded from a file) are Sources.
 type Source interface {
-	Keyring(now time.Time) *Keyring
+	At(now time.Time) *Keyring
 }
 
 var (
@@ -26,8 +26,8 @@ var (
 
 // A Holder holds the current Keyring. Request goroutines read it without
 // locks; an operator swaps in a new ring atomically with Store or Update,
-// and the swap applies to every later Load. The zero Holder holds no ring:
-// use NewHolder.
+// and the swap applies to every later call of At. The zero Holder holds no
+// ring: use NewHolder.
 type Holder struct {
 	p atomic.Pointer[Keyring]
 }
@@ -40,11 +40,9 @@ func NewHolder(r *Keyring) *Holder {
 	return h
 }
 
-// Load returns the current ring.
-func (h *Holder) Load() *Keyring { return h.p.Load() }
-
-// Keyring returns the current ring; it makes a Holder a [Source].
-func (h *Holder) Keyring(time.Time) *Keyring { return h.p.Load() }
+// At returns the current ring, whatever the time; it makes a Holder a
+// [Source]. It may be called concurrently with Store and Update.
+func (h *Holder) At(time.Time) *Keyring { return h.p.Load() }
 
 // Store makes r the current ring. It panics if r is nil.
 func (h *Holder) Store(r *Keyring) {

@@ -168,7 +168,6 @@ type inspectData struct {
 	Items         map[string]any
 	ExpiryDate    time.Time
 	ExpiryAge     time.Duration
-	BrowserClose  bool
 	CookieName    string
 	CookieSize    int
 	IsEmpty       bool
@@ -178,13 +177,12 @@ type inspectData struct {
 func (a *app) inspect(w http.ResponseWriter, r *http.Request) {
 	s := session(r)
 	d := inspectData{
-		Info:         s.Info(),
-		Keys:         s.Keys(),
-		ExpiryDate:   s.ExpiryDate(),
-		ExpiryAge:    s.ExpiryAge(),
-		BrowserClose: s.ExpireAtBrowserClose(),
-		CookieName:   a.sessions.Name(),
-		IsEmpty:      s.IsEmpty(),
+		Info:       s.Info(),
+		Keys:       s.Keys(),
+		ExpiryDate: s.ExpiryDate(),
+		ExpiryAge:  s.ExpiryDate().Sub(a.now()).Round(time.Second),
+		CookieName: a.sessions.Name(),
+		IsEmpty:    s.IsEmpty(),
 	}
 	if c, err := r.Cookie(a.sessions.Name()); err == nil {
 		d.CookieSize = len(c.Name) + 1 + len(c.Value)
@@ -236,7 +234,6 @@ var inspectTmpl = template.Must(template.Must(template.New("inspect").Parse(layo
 <dt>Last saved</dt><dd>{{if not .Info.SavedAt.IsZero}}{{.Info.SavedAt.UTC}}{{end}}</dd>
 <dt>Valid until</dt><dd id="expires">{{if not .Info.Expires.IsZero}}{{.Info.Expires.UTC}}{{end}}</dd>
 <dt>If saved now, valid until</dt><dd>{{.ExpiryDate.UTC}} ({{.ExpiryAge}})</dd>
-<dt>Expires at browser close</dt><dd>{{.BrowserClose}}</dd>
 <dt>Cookie</dt><dd><code>{{.CookieName}}</code>, <span id="size">{{.CookieSize}}</span> bytes of the 4096 a browser keeps</dd>
 </dl>
 <h3>Data</h3>

@@ -106,7 +106,7 @@ func testKeys(t *testing.T) *rotation.Keyring {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kr, err := rotation.New(k)
+	kr, err := rotation.NewKeyring(k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestLoadKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := src.Keyring(time.Now()).Primary(); !got.Equal(k) {
+	if got := src.At(time.Now()).Primary(); !got.Equal(k) {
 		t.Errorf("primary = %v, want %v", got, k)
 	}
 	if strings.Contains(logs.String(), k.SecretText()[19:]) {

@@ -70,7 +70,7 @@ func loadKeys(logger *slog.Logger) (rotation.Source, error) {
 		logger.Warn("CRUMB_KEYS is not set: using a throwaway key, so sessions end when this process stops",
 			"key_id", k.ID().String(),
 			"to_keep_sessions", `export CRUMB_KEYS="$(go run ./examples/basic -genkey)"`)
-		return rotation.New(k)
+		return rotation.NewKeyring(k)
 	}
 	if err != nil {
 		return nil, err

@@ -40,7 +40,7 @@ func testKeys(t *testing.T) *rotation.Keyring {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kr, err := rotation.New(k)
+	kr, err := rotation.NewKeyring(k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestLoadKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := src.Keyring(time.Now()).Primary(); !got.Equal(k) {
+	if got := src.At(time.Now()).Primary(); !got.Equal(k) {
 		t.Errorf("primary = %v, want %v", got, k)
 	}
 	if secret := strings.SplitN(k.SecretText(), "_", 3)[2]; strings.Contains(logs.String(), secret) {

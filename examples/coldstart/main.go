@@ -64,7 +64,7 @@ func measure() (timings, error) {
 		t.Throwaway = true
 		var k *crypto.Key
 		if k, err = crypto.GenerateKey(); err == nil {
-			keys, err = rotation.New(k)
+			keys, err = rotation.NewKeyring(k)
 		}
 	}
 	if err != nil {
@@ -84,8 +84,8 @@ func measure() (timings, error) {
 	if err := s.Set("count", 1); err != nil {
 		return t, err
 	}
-	h, err := sessions.Commit(s, http.StatusOK)
-	if err != nil {
+	h := http.Header{}
+	if err := sessions.Commit(s, http.StatusOK, h); err != nil {
 		return t, err
 	}
 	t.First = micros(time.Since(start))
@@ -102,7 +102,7 @@ func measure() (timings, error) {
 	if err != nil {
 		return t, err
 	}
-	if _, err := sessions.Commit(s, http.StatusOK); err != nil {
+	if err := sessions.Commit(s, http.StatusOK, http.Header{}); err != nil {
 		return t, err
 	}
 	t.Second = micros(time.Since(start))

@@ -56,7 +56,7 @@ func loadKeys(text string) (keys rotation.Source, warning string, err error) {
 		if err != nil {
 			return nil, "", err
 		}
-		kr, err := rotation.New(k)
+		kr, err := rotation.NewKeyring(k)
 		return kr, throwawayWarning, err
 	}
 	kr, err := rotation.ParseKeys(keysVar, text)
@@ -80,13 +80,11 @@ func handle(sessions *cookiesession.Manager, method, path, cookieHeader string) 
 	s := sessions.Load(context.Background(), cookies...)
 	headers = http.Header{"Content-Type": {"application/json"}}
 	status, body = route(s, method, path, headers)
-	fields, err := sessions.Commit(s, status)
-	if err != nil {
+	if err := sessions.Commit(s, status, headers); err != nil {
 		// A session that should have been saved was not (too large, say):
 		// the response must not claim success.
 		status, body = http.StatusInternalServerError, `{"error":"session not saved"}`
 	}
-	cookiesession.MergeHeader(headers, fields)
 	return status, headers, body + "\n"
 }
 

@@ -161,8 +161,8 @@ func TestSharedKeys(t *testing.T) {
 	if err := s.Set("count", 41); err != nil {
 		t.Fatal(err)
 	}
-	h, err := other.Commit(s, 200)
-	if err != nil {
+	h := http.Header{}
+	if err := other.Commit(s, 200, h); err != nil {
 		t.Fatal(err)
 	}
 	status, h, body := handle(m, "GET", "/count", sessionCookie(t, h))

@@ -170,8 +170,8 @@ func TestFetchUnderNode(t *testing.T) {
 		if err := seed.Set("count", 41); err != nil {
 			t.Fatal(err)
 		}
-		h, err := m.Commit(seed, http.StatusOK)
-		if err != nil {
+		h := http.Header{}
+		if err := m.Commit(seed, http.StatusOK, h); err != nil {
 			t.Fatal(err)
 		}
 		c, err := http.ParseSetCookie(h.Get("Set-Cookie"))

@@ -77,7 +77,7 @@ func loadKeys(logger *slog.Logger) (rotation.Source, error) {
 			"is recycled and other concurrent environments reject them",
 			"key_id", k.ID().String(),
 			"to_keep_sessions", "set CRUMB_KEYS on the function, from a secret store")
-		return rotation.New(k)
+		return rotation.NewKeyring(k)
 	}
 	if err != nil {
 		return nil, err
@@ -145,16 +145,24 @@ func (a *app) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (e
 
 	s := a.sessions.Load(ctx, requestCookies(&req)...)
 	resp := h(s, &req)
-	// Commit with the real status: a 5xx response never saves the session.
-	fields, err := a.sessions.Commit(s, resp.StatusCode)
-	if err != nil {
+	// Commit with the real status (a 5xx response never saves the session)
+	// into the response's headers.
+	headers := http.Header{}
+	for k, v := range resp.Headers {
+		headers.Set(k, v)
+	}
+	if err := a.sessions.Commit(s, resp.StatusCode, headers); err != nil {
 		// The session should have been saved and was not (too large, say):
 		// the client must not believe that it was. The error holds no
 		// cookie value or key.
 		a.logger.ErrorContext(ctx, "session not saved", "request_id", req.RequestContext.RequestID, "error", err)
 		resp = reply(http.StatusInternalServerError, map[string]string{"error": "session not saved"})
+		headers = http.Header{}
+		for k, v := range resp.Headers {
+			headers.Set(k, v)
+		}
 	}
-	return withSession(resp, fields), nil
+	return withHeaders(resp, headers), nil
 }
 
 func (a *app) login(s *cookiesession.Session, req *events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
@@ -291,16 +299,11 @@ func reply(status int, body any) events.APIGatewayV2HTTPResponse {
 	}
 }
 
-// withSession adds the fields returned by Manager.Commit to resp: each
-// Set-Cookie value goes in the cookies list, which API Gateway and function
-// URLs turn into one Set-Cookie header each, and Vary and Cache-Control are
-// merged into the headers.
-func withSession(resp events.APIGatewayV2HTTPResponse, fields http.Header) events.APIGatewayV2HTTPResponse {
-	h := http.Header{}
-	for k, v := range resp.Headers {
-		h.Set(k, v)
-	}
-	cookiesession.MergeHeader(h, fields)
+// withHeaders puts h, where Manager.Commit added its fields, into resp:
+// each Set-Cookie value goes in the cookies list, which API Gateway and
+// function URLs turn into one Set-Cookie header each, and the other fields
+// (Vary, Cache-Control among them) into the headers.
+func withHeaders(resp events.APIGatewayV2HTTPResponse, h http.Header) events.APIGatewayV2HTTPResponse {
 	resp.Cookies = append(resp.Cookies, h.Values("Set-Cookie")...)
 	h.Del("Set-Cookie")
 	resp.Headers = make(map[string]string, len(h))

@@ -50,7 +50,7 @@ func testKeys(t *testing.T) *rotation.Keyring {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kr, err := rotation.New(k)
+	kr, err := rotation.NewKeyring(k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,7 +360,8 @@ func TestServerErrorSavesNothing(t *testing.T) {
 	if err := s.Set("user", 42); err != nil {
 		t.Fatal(err)
 	}
-	fields, err := a.sessions.Commit(s, http.StatusOK)
+	fields := http.Header{}
+	err := a.sessions.Commit(s, http.StatusOK, fields)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,7 +509,7 @@ func TestLoadKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := src.Keyring(time.Now()).Primary(); !got.Equal(k) {
+	if got := src.At(time.Now()).Primary(); !got.Equal(k) {
 		t.Errorf("primary = %v, want %v", got, k)
 	}
 	if secret := strings.SplitN(k.SecretText(), "_", 3)[2]; strings.Contains(logs.String(), secret) {

@@ -41,7 +41,8 @@ var (
 
 // AEAD is XChaCha20-Poly1305 under one key. It is safe for concurrent use.
 type AEAD struct {
-	c cipher.AEAD
+	c     cipher.AEAD
+	opens atomic.Uint64 // AEAD opens run, for tests to count
 }
 
 // New returns the AEAD for a 32-byte key. It fails for any other key length
@@ -68,13 +69,9 @@ func (a *AEAD) Seal(dst, nonce, plaintext, ad []byte) ([]byte, error) {
 	return a.c.Seal(dst, nonce, plaintext, ad), nil
 }
 
-// opens counts the AEAD operations Open runs, so that tests of every layer
-// can prove that a value costs at most one.
-var opens atomic.Uint64
-
-// Opens returns how many times Open has reached the AEAD in this process.
-// Tests compare it before and after an operation.
-func Opens() uint64 { return opens.Load() }
+// Opens returns how many times Open has reached the AEAD of a: tests of
+// every layer count them to prove that a value costs at most one.
+func (a *AEAD) Opens() uint64 { return a.opens.Load() }
 
 // Open authenticates ciphertext (which ends with the tag) and appends the
 // plaintext to dst. It returns ErrOpen, and no plaintext, for any failure.
@@ -82,7 +79,7 @@ func (a *AEAD) Open(dst, nonce, ciphertext, ad []byte) ([]byte, error) {
 	if len(nonce) != NonceSize || len(ciphertext) < TagSize || len(ciphertext) > MaxPlaintext+TagSize {
 		return nil, ErrOpen
 	}
-	opens.Add(1)
+	a.opens.Add(1)
 	out, err := a.c.Open(dst, nonce, ciphertext, ad)
 	if err != nil {
 		return nil, ErrOpen

@@ -15,8 +15,7 @@ import (
 	"golang.org/x/crypto/chacha20"
 )
 
-// None of these tests call t.Parallel: aead.Opens is a process-wide counter,
-// and several tests assert its exact change across a call.
+// Each AEAD counts its own opens, so tests that count may run in parallel.
 
 func mustHex(t testing.TB, s string) []byte {
 	t.Helper()
@@ -247,7 +246,7 @@ func testContract(t *testing.T, a *aead.AEAD, key, nonce, plaintext, ad []byte) 
 			t.Fatalf("Open(%s) = %d bytes, %v; want nil, %v", what, len(out), err, aead.ErrOpen)
 		}
 	}
-	before := aead.Opens()
+	before := a.Opens()
 
 	for i := range nonce {
 		n := clone(nonce)
@@ -296,7 +295,7 @@ func testContract(t *testing.T, a *aead.AEAD, key, nonce, plaintext, ad []byte) 
 		}
 	}
 
-	if got := aead.Opens() - before; got != uint64(fails) {
+	if got := a.Opens() - before; got != uint64(fails) {
 		t.Errorf("Opens() rose by %d over %d failing Opens, want %d", got, fails, fails)
 	}
 	if !bytes.Equal(ct, ctCopy) {
@@ -320,11 +319,11 @@ func TestBadNonceSize(t *testing.T) {
 		if out, err := a.Seal(nil, nonce, []byte("hello"), nil); !errors.Is(err, aead.ErrSeal) || out != nil {
 			t.Errorf("Seal(nonce of %d bytes) = %x, %v; want nil, %v", n, out, err, aead.ErrSeal)
 		}
-		before := aead.Opens()
+		before := a.Opens()
 		if out, err := a.Open(nil, nonce, ct, nil); !errors.Is(err, aead.ErrOpen) || out != nil {
 			t.Errorf("Open(nonce of %d bytes) = %x, %v; want nil, %v", n, out, err, aead.ErrOpen)
 		}
-		if d := aead.Opens() - before; d != 0 {
+		if d := a.Opens() - before; d != 0 {
 			t.Errorf("Open(nonce of %d bytes) reached the cipher (Opens() +%d)", n, d)
 		}
 	}
@@ -334,11 +333,11 @@ func TestShortCiphertext(t *testing.T) {
 	a := mustNew(t, seq(aead.KeySize, 1))
 	nonce := seq(aead.NonceSize, 0)
 	for n := 0; n < aead.TagSize; n++ {
-		before := aead.Opens()
+		before := a.Opens()
 		if out, err := a.Open(nil, nonce, make([]byte, n), nil); !errors.Is(err, aead.ErrOpen) || out != nil {
 			t.Errorf("Open(%d-byte ciphertext) = %x, %v; want nil, %v", n, out, err, aead.ErrOpen)
 		}
-		if d := aead.Opens() - before; d != 0 {
+		if d := a.Opens() - before; d != 0 {
 			t.Errorf("Open(%d-byte ciphertext) reached the cipher (Opens() +%d)", n, d)
 		}
 	}
@@ -365,11 +364,11 @@ func TestMaxPlaintext(t *testing.T) {
 
 	// A ciphertext that could only come from an oversized plaintext is
 	// rejected before the cipher.
-	before := aead.Opens()
+	before := a.Opens()
 	if out, err := a.Open(nil, nonce, append(ct, 0), nil); !errors.Is(err, aead.ErrOpen) || out != nil {
 		t.Errorf("Open(MaxPlaintext+TagSize+1 bytes) = %d bytes, %v; want nil, %v", len(out), err, aead.ErrOpen)
 	}
-	if d := aead.Opens() - before; d != 0 {
+	if d := a.Opens() - before; d != 0 {
 		t.Errorf("oversized Open reached the cipher (Opens() +%d)", d)
 	}
 }
@@ -456,22 +455,22 @@ func TestOpensCounter(t *testing.T) {
 		{"long nonce", append(clone(nonce), 0), ct, false, 0},
 		{"oversized ciphertext", nonce, make([]byte, aead.MaxPlaintext+aead.TagSize+1), false, 0},
 	} {
-		before := aead.Opens()
+		before := a.Opens()
 		_, err := a.Open(nil, tc.nonce, tc.ct, []byte("ad"))
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: Open = %v, want ok=%v", tc.name, err, tc.ok)
 		}
-		if d := aead.Opens() - before; d != tc.delta {
+		if d := a.Opens() - before; d != tc.delta {
 			t.Errorf("%s: Opens() rose by %d, want %d", tc.name, d, tc.delta)
 		}
 	}
 
 	// Seal never counts.
-	before := aead.Opens()
+	before := a.Opens()
 	if _, err := a.Seal(nil, nonce, []byte("hello"), nil); err != nil {
 		t.Fatalf("Seal: %v", err)
 	}
-	if d := aead.Opens() - before; d != 0 {
+	if d := a.Opens() - before; d != 0 {
 		t.Errorf("Seal raised Opens() by %d", d)
 	}
 }

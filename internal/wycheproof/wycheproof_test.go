@@ -188,9 +188,9 @@ func runVector(t *testing.T, tc testCase) (nonceRejected bool) {
 		t.Fatalf("%d-byte nonce, InvalidNonceSize flag = %v", len(tc.IV), badNonce)
 	}
 
-	before := aead.Opens()
+	before := a.Opens()
 	opened, openErr := a.Open(nil, tc.IV, ctTag, tc.AAD)
-	reached := aead.Opens() - before
+	reached := a.Opens() - before
 
 	if badNonce {
 		if tc.Result != "invalid" {
