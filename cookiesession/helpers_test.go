@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -785,4 +787,91 @@ func insecureKey(t testing.TB, secret []byte) (*crypto.Key, error) {
 		return nil, err
 	}
 	return k.(*crypto.Key), nil
+}
+
+// Builders of hand-made CBOR, for payloads crumb would never write.
+
+func cborHead(major byte, n uint64) []byte {
+	m := major << 5
+	switch {
+	case n < 24:
+		return []byte{m | byte(n)}
+	case n <= math.MaxUint8:
+		return []byte{m | 24, byte(n)}
+	case n <= math.MaxUint16:
+		return []byte{m | 25, byte(n >> 8), byte(n)}
+	case n <= math.MaxUint32:
+		return []byte{m | 26, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
+	}
+	return []byte{m | 27, byte(n >> 56), byte(n >> 48), byte(n >> 40), byte(n >> 32), byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
+}
+
+func cborUint(n uint64) []byte  { return cborHead(0, n) }
+func cborText(s string) []byte  { return append(cborHead(3, uint64(len(s))), s...) }
+func cborBytes(b []byte) []byte { return append(cborHead(2, uint64(len(b))), b...) }
+
+func cborArray(items ...[]byte) []byte {
+	out := cborHead(4, uint64(len(items)))
+	for _, it := range items {
+		out = append(out, it...)
+	}
+	return out
+}
+
+// kv is one map entry, already encoded.
+type kv struct{ k, v []byte }
+
+func cborMap(kvs ...kv) []byte {
+	out := cborHead(5, uint64(len(kvs)))
+	for _, kv := range kvs {
+		out = append(append(out, kv.k...), kv.v...)
+	}
+	return out
+}
+
+func field(key uint64, v []byte) kv { return kv{cborUint(key), v} }
+
+// payloadID is the session ID of hand-built payloads.
+var payloadID = []byte("0123456789abcdef")
+
+// hourNS is an hour in the payload's unit, nanoseconds.
+const hourNS = uint64(time.Hour)
+
+// basePayload returns the fields of a valid payload issued and saved at the
+// epoch, valid for an hour, with data {"n": 1}.
+func basePayload() []kv {
+	t := uint64(t0.UnixNano())
+	return []kv{
+		field(1, cborBytes(payloadID)),
+		field(2, cborUint(t)),
+		field(3, cborUint(t)),
+		field(4, cborUint(t+hourNS)),
+		field(7, cborMap(kv{cborText("n"), cborUint(1)})),
+	}
+}
+
+// withField returns basePayload with field key replaced by v (or removed, for nil
+// v), or added if absent.
+func withField(key uint64, v []byte) []kv {
+	kvs := basePayload()
+	for i, kv := range kvs {
+		if string(kv.k) == string(cborUint(key)) {
+			if v == nil {
+				return slices.Delete(kvs, i, i+1)
+			}
+			kvs[i].v = v
+			return kvs
+		}
+	}
+	return append(kvs, field(key, v))
+}
+
+func dataWith(v []byte) []byte { return cborMap(kv{cborText("n"), v}) }
+
+func nest(depth int) []byte {
+	v := cborUint(1)
+	for range depth {
+		v = cborArray(v)
+	}
+	return v
 }

@@ -1,6 +1,7 @@
 package cookiesession_test
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"math/big"
@@ -253,5 +254,113 @@ func TestSetRefusesHugeValuesQuickly(t *testing.T) {
 	// A generous bound, far below the seconds and gigabytes encoding takes.
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("refusing took %v", d)
+	}
+}
+
+// TestExtensionFieldsSurviveAnOlderReader plays a rolling upgrade: a later
+// version of crumb writes extension fields (keys 16 to 63) that this
+// version does not know. This version opens such a cookie, ignores the
+// fields, and keeps them, byte for byte and in order, when it seals the
+// session again, so a newer instance reading that cookie finds them. A key
+// in the core range this version does not know (10 to 15), or outside both
+// ranges (64 and up), is refused.
+func TestExtensionFieldsSurviveAnOlderReader(t *testing.T) {
+	t.Parallel()
+	h := newManager(t, cookiesession.Config{})
+	ext := []kv{
+		{cborUint(16), cborText("from a later version")},
+		{cborUint(40), cborMap(kv{cborText("a"), cborUint(1)})},
+		{cborUint(63), []byte{0xf6}},
+	}
+	newer := cborMap(append(basePayload(), ext...)...)
+	v := sealPayload(t, h.m, h.ring, newer)
+
+	s := h.load(v)
+	if n, ok := getInt(t, s, "n"); !ok || n != 1 || s.Err() != nil {
+		t.Fatalf("a newer writer's cookie: n = %d, %v, Err %v; want it opened", n, ok, s.Err())
+	}
+	_ = s.Set("m", 2)
+	again := h.save(s)
+	pt := openPayload(t, h, again)
+	var tail []byte
+	for _, f := range ext {
+		tail = append(append(tail, f.k...), f.v...)
+	}
+	if !bytes.HasSuffix(pt, tail) {
+		t.Errorf("re-sealed payload %x does not end with the extension fields %x", pt, tail)
+	}
+	// Clear empties the session, extensions included.
+	s = h.load(again)
+	s.Clear()
+	if pt := openPayload(t, h, h.save(s)); bytes.Contains(pt, cborText("from a later version")) {
+		t.Errorf("Clear kept the extension fields: %x", pt)
+	}
+
+	for name, key := range map[string]uint64{"unknown core key 10": 10, "unknown core key 15": 15, "key 64": 64, "key 1000": 1000} {
+		p := cborMap(append(basePayload(), kv{cborUint(key), cborUint(1)})...)
+		if s := h.load(sealPayload(t, h.m, h.ring, p)); s.Len() != 0 || !errors.Is(s.Err(), cookiesession.ErrInvalid) {
+			t.Errorf("%s: opened (%d keys), Err %v; want ErrInvalid", name, s.Len(), s.Err())
+		}
+	}
+	// Extension values follow the rules of every value.
+	for name, value := range map[string][]byte{
+		"non-canonical": {0x18, 0x01},
+		"too deep":      nest(7),
+		"a tag":         {0xc1, 0x01},
+	} {
+		p := cborMap(append(basePayload(), kv{cborUint(20), value})...)
+		if s := h.load(sealPayload(t, h.m, h.ring, p)); s.Len() != 0 {
+			t.Errorf("extension value %s opened", name)
+		}
+	}
+	h.errs.take()
+}
+
+// openPayload decrypts a session cookie of h and returns its payload.
+func openPayload(t testing.TB, h *harness, value string) []byte {
+	t.Helper()
+	sealed, err := decodeText(value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, _, err := h.ring.Open(nil, sealed, adOf(h.m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pt
+}
+
+// TestPayloadIsCanonical: what crumb writes is core deterministic CBOR, as
+// docs/FORMAT.md requires: the cbor library decodes it (duplicate keys
+// refused) and re-encodes it to the same bytes. Data keys of every length
+// class (their heads sort shorter keys first) and every field are covered.
+func TestPayloadIsCanonical(t *testing.T) {
+	t.Parallel()
+	dec, err := cbor.DecOptions{DupMapKey: cbor.DupMapKeyEnforcedAPF, IntDec: cbor.IntDecConvertNone}.DecMode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := cbor.CoreDetEncOptions().EncMode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newManager(t, cookiesession.Config{})
+	s := h.load()
+	for _, k := range []string{"b", "a", "", "ab", strings.Repeat("z", 23), strings.Repeat("y", 24), strings.Repeat("x", 255), strings.Repeat("w", 256), "é"} {
+		if err := s.Set(k, map[string]any{k: []any{1, -1, 1.5, "x", true, nil}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = s.SetSubject("ann")
+	_ = cookiesession.SetData(s, struct{ A int }{7})
+	_ = cookiesession.AddFlash(s, "hi")
+	s.SetExpiry(cookiesession.IdleFor(time.Hour))
+	pt := openPayload(t, h, h.save(s))
+	var v any
+	if err := dec.Unmarshal(pt, &v); err != nil {
+		t.Fatalf("the cbor library refuses crumb's payload %x: %v", pt, err)
+	}
+	if again, err := enc.Marshal(v); err != nil || !bytes.Equal(again, pt) {
+		t.Errorf("payload %x is not canonical: re-encoded as %x (%v)", pt, again, err)
 	}
 }

@@ -743,96 +743,11 @@ func secPlausible4096(t *testing.T, e *harness) string {
 
 // Minimal CBOR writing, to build payloads crumb itself would never seal.
 
-func secHead(major byte, n uint64) []byte {
-	m := major << 5
-	switch {
-	case n < 24:
-		return []byte{m | byte(n)}
-	case n <= math.MaxUint8:
-		return []byte{m | 24, byte(n)}
-	case n <= math.MaxUint16:
-		return []byte{m | 25, byte(n >> 8), byte(n)}
-	case n <= math.MaxUint32:
-		return []byte{m | 26, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
-	}
-	return []byte{m | 27, byte(n >> 56), byte(n >> 48), byte(n >> 40), byte(n >> 32), byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
-}
-
-func secUint(n uint64) []byte  { return secHead(0, n) }
-func secText(s string) []byte  { return append(secHead(3, uint64(len(s))), s...) }
-func secBytes(b []byte) []byte { return append(secHead(2, uint64(len(b))), b...) }
-
-func secArray(items ...[]byte) []byte {
-	out := secHead(4, uint64(len(items)))
-	for _, it := range items {
-		out = append(out, it...)
-	}
-	return out
-}
-
-// secKV is one map entry, already encoded.
-type secKV struct{ k, v []byte }
-
-func secMap(kvs ...secKV) []byte {
-	out := secHead(5, uint64(len(kvs)))
-	for _, kv := range kvs {
-		out = append(append(out, kv.k...), kv.v...)
-	}
-	return out
-}
-
-func secField(key uint64, v []byte) secKV { return secKV{secUint(key), v} }
-
-// secID is the session ID of hand-built payloads.
-var secID = []byte("0123456789abcdef")
-
-// secHour is an hour in the payload's unit, nanoseconds.
-const secHour = uint64(time.Hour)
-
-// secBase returns the fields of a valid payload issued and saved at the
-// epoch, valid for an hour, with data {"n": 1}.
-func secBase() []secKV {
-	t := uint64(t0.UnixNano())
-	return []secKV{
-		secField(1, secBytes(secID)),
-		secField(2, secUint(t)),
-		secField(3, secUint(t)),
-		secField(4, secUint(t+secHour)),
-		secField(7, secMap(secKV{secText("n"), secUint(1)})),
-	}
-}
-
-// secWith returns secBase with field key replaced by v (or removed, for nil
-// v), or added if absent.
-func secWith(key uint64, v []byte) []secKV {
-	kvs := secBase()
-	for i, kv := range kvs {
-		if string(kv.k) == string(secUint(key)) {
-			if v == nil {
-				return slices.Delete(kvs, i, i+1)
-			}
-			kvs[i].v = v
-			return kvs
-		}
-	}
-	return append(kvs, secField(key, v))
-}
-
-func secData(v []byte) []byte { return secMap(secKV{secText("n"), v}) }
-
-func secNest(depth int) []byte {
-	v := secUint(1)
-	for range depth {
-		v = secArray(v)
-	}
-	return v
-}
-
 func TestSecHostilePayloads(t *testing.T) {
 	e := newHarness(t, nil)
 	epoch := uint64(t0.UnixNano())
 	indefinite := []byte{0xbf}
-	for _, kv := range secBase() {
+	for _, kv := range basePayload() {
 		indefinite = append(append(indefinite, kv.k...), kv.v...)
 	}
 	indefinite = append(indefinite, 0xff)
@@ -842,84 +757,84 @@ func TestSecHostilePayloads(t *testing.T) {
 		payload []byte
 	}{
 		{"empty", nil},
-		{"not a map", secArray()},
-		{"duplicate map key", secMap(append(secBase(), secField(2, secUint(epoch)))...)},
-		{"duplicate data key", secMap(secWith(7, secMap(secKV{secText("n"), secUint(1)}, secKV{secText("n"), secUint(2)}))...)},
-		{"unknown field 99", secMap(append(secBase(), secField(99, secUint(0)))...)},
-		{"text field key", secMap(append(secBase(), secKV{secText("1"), secBytes(secID)})...)},
+		{"not a map", cborArray()},
+		{"duplicate map key", cborMap(append(basePayload(), field(2, cborUint(epoch)))...)},
+		{"duplicate data key", cborMap(withField(7, cborMap(kv{cborText("n"), cborUint(1)}, kv{cborText("n"), cborUint(2)}))...)},
+		{"unknown field 99", cborMap(append(basePayload(), field(99, cborUint(0)))...)},
+		{"text field key", cborMap(append(basePayload(), kv{cborText("1"), cborBytes(payloadID)})...)},
 		{"indefinite-length map", indefinite},
-		{"indefinite-length data map", secMap(secWith(7, []byte{0xbf, 0x61, 'n', 0x01, 0xff})...)},
-		{"indefinite-length text", secMap(secWith(6, []byte{0x7f, 0x61, 'a', 0xff})...)},
-		{"indefinite-length value", secMap(secWith(7, secData([]byte{0x9f, 0x01, 0xff}))...)},
-		{"tag 55799 wrapping the payload", append([]byte{0xd9, 0xd9, 0xf7}, secMap(secBase()...)...)},
-		{"bignum tag in data", secMap(secWith(7, secData([]byte{0xc2, 0x41, 0x01}))...)},
-		{"epoch tag in data", secMap(secWith(7, secData(append([]byte{0xc1}, secUint(epoch)...)))...)},
-		{"tag on a time field", secMap(secWith(2, append([]byte{0xc1}, secUint(epoch)...))...)},
-		{"nesting past the limit", secMap(secWith(7, secData(secNest(7)))...)},
-		{"nesting past the limit in flashes", secMap(secWith(9, secArray(secNest(7)))...)},
-		{"NaN half", secMap(secWith(7, secData([]byte{0xf9, 0x7e, 0x00}))...)},
-		{"NaN double with payload", secMap(secWith(7, secData([]byte{0xfb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 1}))...)},
-		{"+Inf", secMap(secWith(7, secData([]byte{0xf9, 0x7c, 0x00}))...)},
-		{"-Inf single", secMap(secWith(7, secData([]byte{0xfa, 0xff, 0x80, 0x00, 0x00}))...)},
-		{"trailing byte", append(secMap(secBase()...), 0x00)},
-		{"trailing payload", append(secMap(secBase()...), secMap(secBase()...)...)},
-		{"invalid UTF-8 subject", secMap(secWith(6, []byte{0x62, 'a', 0xff})...)},
-		{"invalid UTF-8 data key", secMap(secWith(7, secMap(secKV{[]byte{0x61, 0xff}, secUint(1)}))...)},
-		{"truncated", secMap(secBase()...)[:20]},
-		{"ID of 15 bytes", secMap(secWith(1, secBytes(secID[:15]))...)},
-		{"ID of 17 bytes", secMap(secWith(1, secBytes(append(slices.Clone(secID), 'x')))...)},
-		{"no ID", secMap(secWith(1, nil)...)},
-		{"ID as text", secMap(secWith(1, secText(string(secID)))...)},
-		{"IssuedAt after SavedAt", secMap(secWith(2, secUint(epoch+1))...)},
-		{"SavedAt after Deadline", secMap(secWith(3, secUint(epoch+secHour+1))...)},
-		{"SavedAt at Deadline", secMap(secWith(3, secUint(epoch+secHour))...)},
-		{"negative time", secMap(secWith(2, []byte{0x20})...)},
-		{"time as text", secMap(secWith(2, secText("2026-03-01T12:00:00Z"))...)},
-		{"time overflowing int64", secMap(secWith(2, secUint(math.MaxUint64))...)},
-		{"time as float", secMap(secWith(2, []byte{0xfb, 0x41, 0xda, 0, 0, 0, 0, 0, 0})...)},
-		{"expiry kind 0", secMap(secWith(5, secArray(secUint(0), secUint(0)))...)},
-		{"expiry kind 4 (ExpiresIn, never on the wire)", secMap(secWith(5, secArray(secUint(4), secUint(60)))...)},
-		{"expiry kind 9", secMap(secWith(5, secArray(secUint(9), secUint(0)))...)},
-		{"expiry kind 256", secMap(secWith(5, secArray(secUint(256), secUint(0)))...)},
-		{"browser-close expiry with a value", secMap(secWith(5, secArray(secUint(1), secUint(5)))...)},
-		{"expiry with three elements", secMap(secWith(5, secArray(secUint(2), secUint(60), secUint(0)))...)},
-		{"expiry not an array", secMap(secWith(5, secUint(2))...)},
-		{"huge declared array", secMap(secWith(9, []byte{0x9b, 0x00, 0x00, 0x42, 0xfa, 0x42, 0xfa, 0x42, 0xfa})...)},
-		{"huge declared map", secMap(secWith(7, []byte{0xbb, 0x00, 0x00, 0x42, 0xfa, 0x42, 0xfa, 0x42, 0xfa})...)},
-		{"ill-formed two-byte simple value", secMap(secWith(7, secData([]byte{0xf8, 0x10}))...)},
-		{"break outside indefinite", secMap(secWith(7, secData([]byte{0xff}))...)},
+		{"indefinite-length data map", cborMap(withField(7, []byte{0xbf, 0x61, 'n', 0x01, 0xff})...)},
+		{"indefinite-length text", cborMap(withField(6, []byte{0x7f, 0x61, 'a', 0xff})...)},
+		{"indefinite-length value", cborMap(withField(7, dataWith([]byte{0x9f, 0x01, 0xff}))...)},
+		{"tag 55799 wrapping the payload", append([]byte{0xd9, 0xd9, 0xf7}, cborMap(basePayload()...)...)},
+		{"bignum tag in data", cborMap(withField(7, dataWith([]byte{0xc2, 0x41, 0x01}))...)},
+		{"epoch tag in data", cborMap(withField(7, dataWith(append([]byte{0xc1}, cborUint(epoch)...)))...)},
+		{"tag on a time field", cborMap(withField(2, append([]byte{0xc1}, cborUint(epoch)...))...)},
+		{"nesting past the limit", cborMap(withField(7, dataWith(nest(7)))...)},
+		{"nesting past the limit in flashes", cborMap(withField(9, cborArray(nest(7)))...)},
+		{"NaN half", cborMap(withField(7, dataWith([]byte{0xf9, 0x7e, 0x00}))...)},
+		{"NaN double with payload", cborMap(withField(7, dataWith([]byte{0xfb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 1}))...)},
+		{"+Inf", cborMap(withField(7, dataWith([]byte{0xf9, 0x7c, 0x00}))...)},
+		{"-Inf single", cborMap(withField(7, dataWith([]byte{0xfa, 0xff, 0x80, 0x00, 0x00}))...)},
+		{"trailing byte", append(cborMap(basePayload()...), 0x00)},
+		{"trailing payload", append(cborMap(basePayload()...), cborMap(basePayload()...)...)},
+		{"invalid UTF-8 subject", cborMap(withField(6, []byte{0x62, 'a', 0xff})...)},
+		{"invalid UTF-8 data key", cborMap(withField(7, cborMap(kv{[]byte{0x61, 0xff}, cborUint(1)}))...)},
+		{"truncated", cborMap(basePayload()...)[:20]},
+		{"ID of 15 bytes", cborMap(withField(1, cborBytes(payloadID[:15]))...)},
+		{"ID of 17 bytes", cborMap(withField(1, cborBytes(append(slices.Clone(payloadID), 'x')))...)},
+		{"no ID", cborMap(withField(1, nil)...)},
+		{"ID as text", cborMap(withField(1, cborText(string(payloadID)))...)},
+		{"IssuedAt after SavedAt", cborMap(withField(2, cborUint(epoch+1))...)},
+		{"SavedAt after Deadline", cborMap(withField(3, cborUint(epoch+hourNS+1))...)},
+		{"SavedAt at Deadline", cborMap(withField(3, cborUint(epoch+hourNS))...)},
+		{"negative time", cborMap(withField(2, []byte{0x20})...)},
+		{"time as text", cborMap(withField(2, cborText("2026-03-01T12:00:00Z"))...)},
+		{"time overflowing int64", cborMap(withField(2, cborUint(math.MaxUint64))...)},
+		{"time as float", cborMap(withField(2, []byte{0xfb, 0x41, 0xda, 0, 0, 0, 0, 0, 0})...)},
+		{"expiry kind 0", cborMap(withField(5, cborArray(cborUint(0), cborUint(0)))...)},
+		{"expiry kind 4 (ExpiresIn, never on the wire)", cborMap(withField(5, cborArray(cborUint(4), cborUint(60)))...)},
+		{"expiry kind 9", cborMap(withField(5, cborArray(cborUint(9), cborUint(0)))...)},
+		{"expiry kind 256", cborMap(withField(5, cborArray(cborUint(256), cborUint(0)))...)},
+		{"browser-close expiry with a value", cborMap(withField(5, cborArray(cborUint(1), cborUint(5)))...)},
+		{"expiry with three elements", cborMap(withField(5, cborArray(cborUint(2), cborUint(60), cborUint(0)))...)},
+		{"expiry not an array", cborMap(withField(5, cborUint(2))...)},
+		{"huge declared array", cborMap(withField(9, []byte{0x9b, 0x00, 0x00, 0x42, 0xfa, 0x42, 0xfa, 0x42, 0xfa})...)},
+		{"huge declared map", cborMap(withField(7, []byte{0xbb, 0x00, 0x00, 0x42, 0xfa, 0x42, 0xfa, 0x42, 0xfa})...)},
+		{"ill-formed two-byte simple value", cborMap(withField(7, dataWith([]byte{0xf8, 0x10}))...)},
+		{"break outside indefinite", cborMap(withField(7, dataWith([]byte{0xff}))...)},
 
 		// Core deterministic encoding is required at every level, so that
 		// every accepted payload has exactly one encoding.
-		{"non-minimal integer head in a time", secMap(secWith(2, []byte{0x1b, 0, 0, 0, 0, 0, 0, 0, 1})...)},
-		{"non-minimal integer head in a value", secMap(secWith(7, secData([]byte{0x18, 0x01}))...)},
-		{"non-minimal length head", secMap(secWith(6, []byte{0x78, 0x01, 'a'})...)},
-		{"payload keys out of order", secMap(append([]secKV{secBase()[1], secBase()[0]}, secBase()[2:]...)...)},
-		{"data keys out of order", secMap(secWith(7, secMap(secKV{secText("n"), secUint(1)}, secKV{secText("a"), secUint(1)}))...)},
-		{"value map keys out of order", secMap(secWith(7, secData(secMap(secKV{secText("b"), secUint(1)}, secKV{secText("a"), secUint(2)})))...)},
-		{"non-shortest float", secMap(secWith(7, secData([]byte{0xfa, 0x3f, 0xc0, 0x00, 0x00}))...)},        // 1.5 as single
-		{"non-shortest double", secMap(secWith(7, secData([]byte{0xfb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0}))...)}, // 1.5 as double
+		{"non-minimal integer head in a time", cborMap(withField(2, []byte{0x1b, 0, 0, 0, 0, 0, 0, 0, 1})...)},
+		{"non-minimal integer head in a value", cborMap(withField(7, dataWith([]byte{0x18, 0x01}))...)},
+		{"non-minimal length head", cborMap(withField(6, []byte{0x78, 0x01, 'a'})...)},
+		{"payload keys out of order", cborMap(append([]kv{basePayload()[1], basePayload()[0]}, basePayload()[2:]...)...)},
+		{"data keys out of order", cborMap(withField(7, cborMap(kv{cborText("n"), cborUint(1)}, kv{cborText("a"), cborUint(1)}))...)},
+		{"value map keys out of order", cborMap(withField(7, dataWith(cborMap(kv{cborText("b"), cborUint(1)}, kv{cborText("a"), cborUint(2)})))...)},
+		{"non-shortest float", cborMap(withField(7, dataWith([]byte{0xfa, 0x3f, 0xc0, 0x00, 0x00}))...)},        // 1.5 as single
+		{"non-shortest double", cborMap(withField(7, dataWith([]byte{0xfb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0}))...)}, // 1.5 as double
 
 		// Values: the subset every level shares.
-		{"invalid UTF-8 in a value", secMap(secWith(7, secData([]byte{0x62, 'a', 0xff}))...)},
-		{"duplicate key in a value", secMap(secWith(7, secData(secMap(secKV{secText("a"), secUint(1)}, secKV{secText("a"), secUint(2)})))...)},
-		{"duplicate key in a flash", secMap(secWith(9, secArray(secMap(secKV{secText("a"), secUint(1)}, secKV{secText("a"), secUint(2)})))...)},
-		{"duplicate key in the typed value", secMap(secWith(8, secMap(secKV{secUint(1), secUint(1)}, secKV{secUint(1), secUint(2)}))...)},
-		{"invalid UTF-8 in the typed value", secMap(secWith(8, []byte{0x62, 'a', 0xff})...)},
-		{"integer above int64", secMap(secWith(7, secData(secUint(1<<63)))...)},
-		{"integer below int64", secMap(secWith(7, secData(append([]byte{0x3b}, 0x80, 0, 0, 0, 0, 0, 0, 0)))...)},
-		{"undefined", secMap(secWith(7, secData([]byte{0xf7}))...)},
-		{"simple value 0", secMap(secWith(7, secData([]byte{0xe0}))...)},
-		{"simple value 255", secMap(secWith(7, secData([]byte{0xf8, 0xff}))...)},
-		{"array as map key", secMap(secWith(7, secData(secMap(secKV{secArray(), secUint(1)})))...)},
-		{"map as map key", secMap(secWith(7, secData(secMap(secKV{secMap(), secUint(1)})))...)},
-		{"typed value nesting past the limit", secMap(secWith(8, secNest(7))...)},
+		{"invalid UTF-8 in a value", cborMap(withField(7, dataWith([]byte{0x62, 'a', 0xff}))...)},
+		{"duplicate key in a value", cborMap(withField(7, dataWith(cborMap(kv{cborText("a"), cborUint(1)}, kv{cborText("a"), cborUint(2)})))...)},
+		{"duplicate key in a flash", cborMap(withField(9, cborArray(cborMap(kv{cborText("a"), cborUint(1)}, kv{cborText("a"), cborUint(2)})))...)},
+		{"duplicate key in the typed value", cborMap(withField(8, cborMap(kv{cborUint(1), cborUint(1)}, kv{cborUint(1), cborUint(2)}))...)},
+		{"invalid UTF-8 in the typed value", cborMap(withField(8, []byte{0x62, 'a', 0xff})...)},
+		{"integer above int64", cborMap(withField(7, dataWith(cborUint(1<<63)))...)},
+		{"integer below int64", cborMap(withField(7, dataWith(append([]byte{0x3b}, 0x80, 0, 0, 0, 0, 0, 0, 0)))...)},
+		{"undefined", cborMap(withField(7, dataWith([]byte{0xf7}))...)},
+		{"simple value 0", cborMap(withField(7, dataWith([]byte{0xe0}))...)},
+		{"simple value 255", cborMap(withField(7, dataWith([]byte{0xf8, 0xff}))...)},
+		{"array as map key", cborMap(withField(7, dataWith(cborMap(kv{cborArray(), cborUint(1)})))...)},
+		{"map as map key", cborMap(withField(7, dataWith(cborMap(kv{cborMap(), cborUint(1)})))...)},
+		{"typed value nesting past the limit", cborMap(withField(8, nest(7))...)},
 
 		// Fields 5 to 9 are absent when empty, never present and empty.
-		{"empty subject", secMap(secWith(6, secText(""))...)},
-		{"empty data map", secMap(secWith(7, secMap())...)},
-		{"empty flashes", secMap(secWith(9, secArray())...)},
-		{"idle expiry of zero", secMap(secWith(5, secArray(secUint(2), secUint(0)))...)},
+		{"empty subject", cborMap(withField(6, cborText(""))...)},
+		{"empty data map", cborMap(withField(7, cborMap())...)},
+		{"empty flashes", cborMap(withField(9, cborArray())...)},
+		{"idle expiry of zero", cborMap(withField(5, cborArray(cborUint(2), cborUint(0)))...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -947,20 +862,20 @@ func TestSecAcceptedPayloads(t *testing.T) {
 		name    string
 		payload []byte
 	}{
-		{"control", secMap(secBase()...)},
-		{"value nesting at the limit", secMap(secWith(7, secData(secNest(6)))...)},
-		{"flash nesting at the limit", secMap(secWith(9, secArray(secNest(6)))...)},
-		{"typed value nesting at the limit", secMap(secWith(8, secNest(6))...)},
-		{"typed value null", secMap(secWith(8, []byte{0xf6})...)},
-		{"largest integer", secMap(secWith(7, secData(secUint(1<<63-1)))...)},
-		{"smallest integer", secMap(secWith(7, secData(append([]byte{0x3b}, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)))...)},
-		{"half float", secMap(secWith(7, secData([]byte{0xf9, 0x3e, 0x00}))...)},
-		{"single float", secMap(secWith(7, secData([]byte{0xfa, 0x47, 0x7f, 0xe1, 0x00}))...)},                         // 65505
-		{"double float", secMap(secWith(7, secData([]byte{0xfb, 0x3f, 0xb9, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a}))...)}, // 0.1
-		{"int, text and bytes map keys in order", secMap(secWith(7, secData(secMap(
-			secKV{secUint(1), secUint(1)}, secKV{secBytes([]byte("a")), secUint(2)}, secKV{secText("a"), secUint(3)})))...)},
-		{"subject and expiry", secMap(append(secBase()[:4], secField(5, secArray(secUint(2), secUint(secHour))),
-			secField(6, secText("ann")), secBase()[4])...)},
+		{"control", cborMap(basePayload()...)},
+		{"value nesting at the limit", cborMap(withField(7, dataWith(nest(6)))...)},
+		{"flash nesting at the limit", cborMap(withField(9, cborArray(nest(6)))...)},
+		{"typed value nesting at the limit", cborMap(withField(8, nest(6))...)},
+		{"typed value null", cborMap(withField(8, []byte{0xf6})...)},
+		{"largest integer", cborMap(withField(7, dataWith(cborUint(1<<63-1)))...)},
+		{"smallest integer", cborMap(withField(7, dataWith(append([]byte{0x3b}, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)))...)},
+		{"half float", cborMap(withField(7, dataWith([]byte{0xf9, 0x3e, 0x00}))...)},
+		{"single float", cborMap(withField(7, dataWith([]byte{0xfa, 0x47, 0x7f, 0xe1, 0x00}))...)},                         // 65505
+		{"double float", cborMap(withField(7, dataWith([]byte{0xfb, 0x3f, 0xb9, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a}))...)}, // 0.1
+		{"int, text and bytes map keys in order", cborMap(withField(7, dataWith(cborMap(
+			kv{cborUint(1), cborUint(1)}, kv{cborBytes([]byte("a")), cborUint(2)}, kv{cborText("a"), cborUint(3)})))...)},
+		{"subject and expiry", cborMap(append(basePayload()[:4], field(5, cborArray(cborUint(2), cborUint(hourNS))),
+			field(6, cborText("ann")), basePayload()[4])...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
