@@ -1,22 +1,23 @@
 package cookiesession_test
 
+// Tests of expiry.go: deadlines at their exact boundaries, Django's
+// set_expiry forms and getters, renewal, the absolute lifetime, clock
+// skew. Cases ported from Django name the Django test they come from.
+
 import (
 	"errors"
 	"math"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/crumbhq/crumb/cookiesession"
 	"github.com/crumbhq/crumb/crypto"
 	"github.com/crumbhq/crumb/internal/format"
+	"github.com/crumbhq/crumb/rotation"
 )
 
-// Expiry boundaries. A session is valid while now < deadline +
-// Config.ClockSkew, at nanosecond resolution, as Django's is while
-// expire_date > now: a nanosecond before the deadline it opens, at the
-// deadline it does not.
-
-func TestSecExpiryBoundaries(t *testing.T) {
+func TestExpiryBoundaries(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
@@ -79,9 +80,9 @@ func TestSecExpiryBoundaries(t *testing.T) {
 	}
 }
 
-// TestSecExpiryAbsoluteAfterSaves saves a session repeatedly: each save
+// TestExpiryAbsoluteAfterSaves saves a session repeatedly: each save
 // moves the idle deadline, never past the absolute cap.
-func TestSecExpiryAbsoluteAfterSaves(t *testing.T) {
+func TestExpiryAbsoluteAfterSaves(t *testing.T) {
 	t.Parallel()
 	e := newHarness(t, func(c *cookiesession.Config) {
 		c.Lifetime = 20 * time.Minute
@@ -111,7 +112,7 @@ func TestSecExpiryAbsoluteAfterSaves(t *testing.T) {
 	boundary(t, e, e.m, v, t0.Add(time.Hour), cookiesession.ErrExpired)
 }
 
-func TestSecNotBefore(t *testing.T) {
+func TestExpiryNotBefore(t *testing.T) {
 	t.Parallel()
 	e := newHarness(t, nil)
 	v := e.saveWith(setter(t, "n", 1)) // issued at t0
@@ -136,7 +137,7 @@ func TestSecNotBefore(t *testing.T) {
 	}
 }
 
-func TestSecClockSkew(t *testing.T) {
+func TestExpiryClockSkew(t *testing.T) {
 	t.Parallel()
 	t.Run("past the deadline", func(t *testing.T) {
 		e := newHarness(t, func(c *cookiesession.Config) { c.Lifetime = time.Hour; c.ClockSkew = 5 * time.Second })
@@ -171,9 +172,9 @@ func TestSecClockSkew(t *testing.T) {
 	})
 }
 
-// TestSecForgedExpired: expiry is checked only after authentication, so a
+// TestExpiryForged: expiry is checked only after authentication, so a
 // tampered cookie that has also expired reports ErrInvalid.
-func TestSecForgedExpired(t *testing.T) {
+func TestExpiryForged(t *testing.T) {
 	t.Parallel()
 	e := newHarness(t, func(c *cookiesession.Config) { c.Lifetime = time.Hour })
 	v := e.saveWith(setter(t, "n", 1))
@@ -195,10 +196,10 @@ func TestSecForgedExpired(t *testing.T) {
 	}
 }
 
-// TestSecSubSecondClock: times keep the clock's nanoseconds, so a
+// TestExpirySubSecondClock: times keep the clock's nanoseconds, so a
 // session lives exactly its lifetime; only Max-Age and Expires, which
 // browsers take in whole seconds, are rounded, down.
-func TestSecSubSecondClock(t *testing.T) {
+func TestExpirySubSecondClock(t *testing.T) {
 	t.Parallel()
 	frac := 999 * time.Millisecond
 	e := newHarness(t, func(c *cookiesession.Config) { c.Lifetime = time.Hour })
@@ -234,7 +235,7 @@ func TestSecSubSecondClock(t *testing.T) {
 	}
 }
 
-func TestSecRenewAfter(t *testing.T) {
+func TestExpiryRenewAfter(t *testing.T) {
 	t.Parallel()
 	e := newHarness(t, func(c *cookiesession.Config) {
 		c.Lifetime = 30 * time.Minute
@@ -279,7 +280,7 @@ func TestSecRenewAfter(t *testing.T) {
 	}
 }
 
-func TestSecRenewalAbsoluteCap(t *testing.T) {
+func TestExpiryRenewalAbsoluteCap(t *testing.T) {
 	t.Parallel()
 	e := newHarness(t, func(c *cookiesession.Config) {
 		c.Lifetime = 30 * time.Minute
@@ -318,9 +319,9 @@ func TestSecRenewalAbsoluteCap(t *testing.T) {
 	}
 }
 
-// TestSecLifetimeChange: the current Lifetime may shorten live sessions;
+// TestExpiryLifetimeChange: the current Lifetime may shorten live sessions;
 // a longer one never extends the deadline sealed into them.
-func TestSecLifetimeChange(t *testing.T) {
+func TestExpiryLifetimeChange(t *testing.T) {
 	t.Parallel()
 	e := newHarness(t, func(c *cookiesession.Config) { c.Lifetime = 14 * 24 * time.Hour })
 	v := e.saveWith(setter(t, "n", 1))
@@ -335,9 +336,9 @@ func TestSecLifetimeChange(t *testing.T) {
 	boundary(t, e, withCap, v, t0.Add(2*time.Hour), cookiesession.ErrExpired)
 }
 
-// TestSecExpiryExtremes: rules far outside the years int64 nanoseconds
+// TestExpiryExtremes: rules far outside the years int64 nanoseconds
 // cover mean "a very long time" or "already past", never wrap around.
-func TestSecExpiryExtremes(t *testing.T) {
+func TestExpiryExtremes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
@@ -375,5 +376,427 @@ func TestSecExpiryExtremes(t *testing.T) {
 				t.Errorf("a century later: n = %d, %v; want the session", n, ok)
 			}
 		})
+	}
+}
+
+func (v *vanishingSource) At(time.Time) *rotation.Keyring {
+	if v.gone.Load() {
+		return nil
+	}
+	return v.ring
+}
+
+// StaleCookie, derived from Django's behaviour: a cookie at or past its deadline behaves as a
+// tampered one (TestTamperedAndRead) but is reported as expired; a
+// nanosecond before its deadline it is still valid (TestAgeBoundary).
+func TestStaleCookie(t *testing.T) {
+	t.Parallel()
+	h := newManager(t, cookiesession.Config{})
+	cookie := h.seed(map[string]any{"foo": "bar"})
+
+	h.clock.Advance(sca - time.Nanosecond) // just before the deadline
+	var got string
+	resp := h.serve(readFoo(t, &got), cookie)
+	if got != "bar" {
+		t.Errorf("just before the deadline: view read foo = %q, want bar", got)
+	}
+	noCookie(t, resp.Header)
+	wantVary(t, resp.Header, true)
+	h.wantErrors()
+
+	h.clock.Advance(time.Nanosecond)
+	got = ""
+	resp = h.serve(readFoo(t, &got), cookie)
+	if got != "" {
+		t.Errorf("at the deadline: view read foo = %q, want nothing", got)
+	}
+	h.wantDeletion(onlyCookie(t, resp.Header))
+	wantVary(t, resp.Header, true)
+	h.wantErrors(cookiesession.ErrExpired)
+}
+
+// BrowserCloseCookie, derived from Django's behaviour: BrowserClose, or SEABC with no custom
+// expiry, gives a cookie with neither Expires nor Max-Age; the server still
+// ends the session SCA after its last save.
+func TestBrowserCloseCookie(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		seabc  bool
+		expiry cookiesession.Expiry
+	}{
+		{"SetExpiry(BrowserClose)", false, cookiesession.BrowserClose},
+		{"ExpireAtBrowserClose", true, cookiesession.DefaultExpiry},
+	} {
+		h := newManager(t, cookiesession.Config{ExpireAtBrowserClose: tc.seabc})
+		resp := h.serve(func(w http.ResponseWriter, r *http.Request) {
+			setHello(t)(w, r)
+			s, _ := cookiesession.FromContext(r.Context())
+			s.SetExpiry(tc.expiry)
+		})
+		line := resp.Header.Get("Set-Cookie")
+		c := onlyCookie(t, resp.Header)
+		_, hasMaxAge := attribute(line, "Max-Age")
+		_, hasExpires := attribute(line, "Expires")
+		if c.Value == "" || hasMaxAge || hasExpires || c.MaxAge != 0 || !c.Expires.IsZero() {
+			t.Errorf("%s: Set-Cookie %q, want a session cookie with neither Max-Age nor Expires", tc.name, line)
+		}
+
+		h.clock.Advance(sca - time.Nanosecond)
+		wantString(t, h.load(c.Value), "hello", "world")
+		h.clock.Advance(time.Nanosecond)
+		wantMissing(t, h.load(c.Value), "hello")
+		h.wantErrors(cookiesession.ErrExpired)
+	}
+}
+
+// ShortIdleEnforced, derived from Django's behaviour: an idle window of 300 s gives Max-Age=300,
+// and a replay 300 s after the save gives an empty session (Django accepts
+// it until SCA).
+func TestShortIdleEnforced(t *testing.T) {
+	t.Parallel()
+	h := newManager(t, cookiesession.Config{})
+	s := h.load()
+	if err := s.Set("foo", "bar"); err != nil {
+		t.Fatal(err)
+	}
+	s.SetExpiry(cookiesession.IdleFor(300 * time.Second))
+	c := onlyCookie(t, h.commit(s, http.StatusOK))
+	if c.MaxAge != 300 {
+		t.Errorf("Max-Age = %d, want 300", c.MaxAge)
+	}
+	h.clock.Advance(300*time.Second - time.Nanosecond)
+	wantString(t, h.load(c.Value), "foo", "bar")
+	h.clock.Advance(time.Nanosecond)
+	wantEmpty(t, h.load(c.Value))
+	h.wantErrors(cookiesession.ErrExpired)
+}
+
+// AbsoluteLifetime, where crumb goes beyond Django: with AbsoluteLifetime 8 h, save-every-request
+// and a request every minute, the session ends 8 h after it was issued,
+// and Max-Age never points past that.
+func TestAbsoluteLifetime(t *testing.T) {
+	t.Parallel()
+	const abs = 8 * time.Hour
+	h := newManager(t, cookiesession.Config{AbsoluteLifetime: abs, RenewAfter: time.Nanosecond})
+	cookie := h.seed(map[string]any{"user": "alice"})
+	end := h.now().Add(abs)
+
+	for h.now().Add(time.Minute).Before(end) {
+		h.clock.Advance(time.Minute)
+		s := h.load(cookie)
+		wantString(t, s, "user", "alice")
+		c := onlyCookie(t, h.commit(s, http.StatusOK))
+		wantMaxAge := int(end.Sub(h.now()) / time.Second)
+		if c.MaxAge != wantMaxAge || c.Value == "" {
+			t.Fatalf("at %v: Set-Cookie %q, want Max-Age=%d", h.now(), c.String(), wantMaxAge)
+		}
+		if want := h.now().Add(time.Duration(wantMaxAge) * time.Second); !c.Expires.Equal(want) {
+			t.Fatalf("at %v: Expires = %v, want %v", h.now(), c.Expires, want)
+		}
+		if got := h.load(c.Value).Info().Expires; !got.Equal(end) {
+			t.Fatalf("at %v: sealed deadline %v, want %v", h.now(), got, end)
+		}
+		cookie = c.Value
+	}
+	h.wantErrors()
+
+	h.clock.Set(end) // the session is gone at its deadline
+	s := h.load(cookie)
+	wantEmpty(t, s)
+	h.wantDeletion(onlyCookie(t, h.commit(s, http.StatusOK)))
+	h.wantErrors(cookiesession.ErrExpired)
+}
+
+// LongCustomExpiry, where crumb goes beyond Django: an idle window of 30 days outlives SCA on the
+// server too (Django's server rejects it after 14 days while the browser
+// keeps it).
+func TestLongCustomExpiry(t *testing.T) {
+	t.Parallel()
+	const days = 24 * time.Hour
+	h := newManager(t, cookiesession.Config{})
+	s := h.load()
+	if err := s.Set("foo", "bar"); err != nil {
+		t.Fatal(err)
+	}
+	s.SetExpiry(cookiesession.IdleFor(30 * days))
+	c := onlyCookie(t, h.commit(s, http.StatusOK))
+	if want := int(30 * days / time.Second); c.MaxAge != want {
+		t.Errorf("Max-Age = %d, want %d", c.MaxAge, want)
+	}
+	h.clock.Advance(20 * days)
+	wantString(t, h.load(c.Value), "foo", "bar")
+	h.clock.Advance(10*days - time.Nanosecond)
+	wantString(t, h.load(c.Value), "foo", "bar")
+	h.wantErrors()
+	h.clock.Advance(time.Nanosecond)
+	wantMissing(t, h.load(c.Value), "foo")
+	h.wantErrors(cookiesession.ErrExpired)
+}
+
+// Django test_default_expiry: a session with no custom expiry, and
+// one set to expire at browser close, both report SCA.
+func TestDefaultExpiry(t *testing.T) {
+	t.Parallel()
+	h := newManager(t, cookiesession.Config{})
+	s := h.load()
+	if got := s.ExpiryDate().Sub(h.now()); got != sca {
+		t.Errorf("ExpiryDate()-now = %v, want %v", got, sca)
+	}
+	s.SetExpiry(cookiesession.BrowserClose)
+	if got := s.ExpiryDate().Sub(h.now()); got != sca {
+		t.Errorf("ExpiryDate()-now after SetExpiry(BrowserClose) = %v, want %v", got, sca)
+	}
+	if got, want := s.ExpiryDate(), h.now().Add(sca); !got.Equal(want) {
+		t.Errorf("ExpiryDate() after SetExpiry(BrowserClose) = %v, want %v", got, want)
+	}
+}
+
+// Django test_custom_expiry_seconds: an idle window of 10 s gives
+// the date now+10 s and the age 10 s, and the age stays 10 s whatever the
+// time (it counts from the next save).
+func TestExpirySeconds(t *testing.T) {
+	t.Parallel()
+	h := newManager(t, cookiesession.Config{})
+	s := h.load()
+	m := h.now()
+	s.SetExpiry(cookiesession.IdleFor(10 * time.Second))
+	if got, want := s.ExpiryDate(), m.Add(10*time.Second); !got.Equal(want) {
+		t.Errorf("ExpiryDate() = %v, want %v", got, want)
+	}
+	if got := s.ExpiryDate().Sub(h.now()); got != 10*time.Second {
+		t.Errorf("ExpiryDate()-now = %v, want 10s", got)
+	}
+	h.clock.Advance(7 * time.Second)
+	if got := s.ExpiryDate().Sub(h.now()); got != 10*time.Second {
+		t.Errorf("ExpiryDate()-now 7s later = %v, want 10s", got)
+	}
+	if got, want := s.ExpiryDate(), m.Add(17*time.Second); !got.Equal(want) {
+		t.Errorf("ExpiryDate() 7s later = %v, want %v", got, want)
+	}
+}
+
+// Django test_custom_expiry_timedelta: a deadline "in 10 s" gives
+// the date m+10 s and the age 10 s, and the deadline is fixed at the call.
+func TestExpiryIn(t *testing.T) {
+	t.Parallel()
+	h := newManager(t, cookiesession.Config{})
+	s := h.load()
+	m := h.now()
+	s.SetExpiry(cookiesession.ExpiresIn(10 * time.Second))
+	if got, want := s.ExpiryDate(), m.Add(10*time.Second); !got.Equal(want) {
+		t.Errorf("ExpiryDate() = %v, want %v", got, want)
+	}
+	if got := s.ExpiryDate().Sub(h.now()); got != 10*time.Second {
+		t.Errorf("ExpiryDate()-now = %v, want 10s", got)
+	}
+	h.clock.Advance(3 * time.Second)
+	if got, want := s.ExpiryDate(), m.Add(10*time.Second); !got.Equal(want) {
+		t.Errorf("ExpiryDate() 3s later = %v, want %v (fixed)", got, want)
+	}
+	if got := s.ExpiryDate().Sub(h.now()); got != 7*time.Second {
+		t.Errorf("ExpiryDate()-now 3s later = %v, want 7s", got)
+	}
+}
+
+// Django test_custom_expiry_datetime: a deadline at m+10 s gives
+// exactly that date and the age 10 s.
+func TestExpiryAt(t *testing.T) {
+	t.Parallel()
+	h := newManager(t, cookiesession.Config{})
+	s := h.load()
+	m := h.now()
+	s.SetExpiry(cookiesession.ExpiresAt(m.Add(10 * time.Second)))
+	if got, want := s.ExpiryDate(), m.Add(10*time.Second); !got.Equal(want) {
+		t.Errorf("ExpiryDate() = %v, want %v", got, want)
+	}
+	if got := s.ExpiryDate().Sub(h.now()); got != 10*time.Second {
+		t.Errorf("ExpiryDate()-now = %v, want 10s", got)
+	}
+	// The deadline survives the cookie at whole-second precision.
+	r := h.load(h.save(s))
+	if got, want := r.ExpiryDate(), m.Add(10*time.Second); !got.Equal(want) {
+		t.Errorf("ExpiryDate() from the cookie = %v, want %v", got, want)
+	}
+	if got, want := r.Info().Expires, m.Add(10*time.Second); !got.Equal(want) {
+		t.Errorf("Info().Expires from the cookie = %v, want %v", got, want)
+	}
+}
+
+// Django test_custom_expiry_reset: resetting the expiry after an
+// idle window brings back SCA; resetting a session with no custom expiry
+// does not modify it.
+func TestExpiryReset(t *testing.T) {
+	t.Parallel()
+	h := newManager(t, cookiesession.Config{})
+	s := h.load()
+	s.SetExpiry(cookiesession.DefaultExpiry)
+	s.SetExpiry(cookiesession.IdleFor(10 * time.Second))
+	s.SetExpiry(cookiesession.DefaultExpiry)
+	if got := s.ExpiryDate().Sub(h.now()); got != sca {
+		t.Errorf("ExpiryDate()-now = %v, want %v", got, sca)
+	}
+
+	r := h.reload(map[string]any{"k": "v"})
+	r.SetExpiry(cookiesession.DefaultExpiry)
+	flags(t, r, true, false)
+
+	s = h.load()
+	if err := s.Set("k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	s.SetExpiry(cookiesession.IdleFor(10 * time.Second))
+	r = h.load(h.save(s))
+	r.SetExpiry(cookiesession.DefaultExpiry)
+	flags(t, r, true, true)
+	if got := r.ExpiryDate().Sub(h.now()); got != sca {
+		t.Errorf("ExpiryDate()-now after resetting a sealed idle window = %v, want %v", got, sca)
+	}
+}
+
+// Django test_get_expire_at_browser_close: with SEABC off, an idle
+// window, browser close and a reset give false, true, false; with SEABC on,
+// false, true, true; a fixed deadline gives false. crumb shows it where the
+// browser sees it: a browser-session cookie has neither Max-Age nor
+// Expires.
+func TestBrowserClose(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		seabc bool
+		want  [4]bool
+	}{
+		{false, [4]bool{false, true, false, false}},
+		{true, [4]bool{false, true, true, false}},
+	} {
+		h := newManager(t, cookiesession.Config{ExpireAtBrowserClose: tc.seabc})
+		for i, e := range []cookiesession.Expiry{
+			cookiesession.IdleFor(10 * time.Second), cookiesession.BrowserClose, cookiesession.DefaultExpiry,
+			cookiesession.ExpiresIn(time.Hour),
+		} {
+			s := h.load()
+			_ = s.Set("k", "v")
+			s.SetExpiry(cookiesession.IdleFor(time.Minute)) // then reset to e
+			s.SetExpiry(e)
+			line := h.commit(s, http.StatusOK).Get("Set-Cookie")
+			_, maxAge := attribute(line, "Max-Age")
+			_, expires := attribute(line, "Expires")
+			if got := !maxAge && !expires; got != tc.want[i] {
+				t.Errorf("SEABC %v, step %d: browser-session cookie = %v (%q), want %v", tc.seabc, i, got, line, tc.want[i])
+			}
+		}
+	}
+}
+
+// Django test_actual_expiry (an expected failure in Django,
+// ticket #19201): a session whose deadline passed 10 s ago no longer holds
+// its data, and one given a past deadline is never sealed.
+func TestActualExpiry(t *testing.T) {
+	t.Parallel()
+	h := newManager(t, cookiesession.Config{})
+
+	// Saved with a deadline 10 s away, reopened 10 s after it.
+	s := h.load()
+	if err := s.Set("foo", "bar"); err != nil {
+		t.Fatal(err)
+	}
+	s.SetExpiry(cookiesession.ExpiresIn(10 * time.Second))
+	cookie := h.save(s)
+	h.clock.Advance(20 * time.Second)
+	r := h.load(cookie)
+	wantMissing(t, r, "foo")
+	wantEmpty(t, r)
+	h.wantErrors(cookiesession.ErrExpired)
+
+	// Given a deadline already 10 s in the past, a new session is not
+	// sealed, and a carried cookie is deleted.
+	for _, e := range []cookiesession.Expiry{
+		cookiesession.ExpiresIn(-10 * time.Second),
+		cookiesession.ExpiresAt(h.now().Add(-10 * time.Second)),
+		cookiesession.IdleFor(-10 * time.Second),
+	} {
+		s := h.load()
+		if err := s.Set("foo", "bar"); err != nil {
+			t.Fatal(err)
+		}
+		s.SetExpiry(e)
+		noCookie(t, h.commit(s, http.StatusOK))
+
+		s = h.load(h.seed(map[string]any{"foo": "bar"}))
+		s.SetExpiry(e)
+		h.wantDeletion(onlyCookie(t, h.commit(s, http.StatusOK)))
+	}
+	h.wantErrors()
+}
+
+// Django's signing test_timestamp_signer and test_max_age_argument,
+// at the boundary of Django's database backends, which keep a session
+// while expire_date > now: a cookie saved at t is valid a nanosecond
+// before t+limit, and expired at t+limit. So opened at t+11 s it is valid
+// under a 12 s limit and expired under 11 s and 10 s.
+func TestAgeBoundary(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		limit time.Duration
+		valid bool
+	}{
+		{10 * time.Second, false},
+		{11 * time.Second, false},
+		{11*time.Second + time.Nanosecond, true},
+		{12 * time.Second, true},
+	} {
+		for _, idle := range []bool{false, true} {
+			cfg := cookiesession.Config{}
+			if !idle {
+				cfg.Lifetime = tc.limit
+			}
+			h := newManager(t, cfg)
+			s := h.load()
+			if err := s.Set("foo", "bar"); err != nil {
+				t.Fatal(err)
+			}
+			if idle {
+				s.SetExpiry(cookiesession.IdleFor(tc.limit))
+			}
+			cookie := h.save(s)
+			h.clock.Advance(11 * time.Second)
+			r := h.load(cookie)
+			if got := r.Has("foo"); got != tc.valid {
+				t.Errorf("limit %v (idle form %v), opened 11s after the save: Has(foo) = %v, want %v", tc.limit, idle, got, tc.valid)
+			}
+			if tc.valid {
+				h.wantErrors()
+			} else {
+				h.wantErrors(cookiesession.ErrExpired)
+			}
+		}
+	}
+}
+
+// Django test_set_signed_cookie_max_age_argument: idle windows of
+// 100 s and 2 h give Max-Age=100 and Max-Age=7200.
+func TestMaxAgeFromDuration(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		idle   time.Duration
+		maxAge int
+	}{
+		{100 * time.Second, 100},
+		{2 * time.Hour, 7200},
+	} {
+		h := newManager(t, cookiesession.Config{})
+		resp := h.serve(func(w http.ResponseWriter, r *http.Request) {
+			s, _ := cookiesession.FromContext(r.Context())
+			if err := s.Set("k", "v"); err != nil {
+				t.Error(err)
+			}
+			s.SetExpiry(cookiesession.IdleFor(tc.idle))
+		})
+		c := onlyCookie(t, resp.Header)
+		if c.MaxAge != tc.maxAge {
+			t.Errorf("IdleFor(%v): Max-Age = %d, want %d", tc.idle, c.MaxAge, tc.maxAge)
+		}
+		if want := h.now().Add(tc.idle); !c.Expires.Equal(want) {
+			t.Errorf("IdleFor(%v): Expires = %v, want %v", tc.idle, c.Expires, want)
+		}
 	}
 }

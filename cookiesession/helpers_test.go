@@ -1,5 +1,9 @@
 package cookiesession_test
 
+// The helpers every test file of this package shares: one harness (a
+// Manager with its keys, clock and log), one epoch (t0), and builders of
+// hand-made CBOR.
+
 import (
 	"context"
 	"errors"
@@ -20,6 +24,7 @@ import (
 	"github.com/crumbhq/crumb/internal/format"
 	"github.com/crumbhq/crumb/internal/testhook"
 	"github.com/crumbhq/crumb/rotation"
+	"github.com/fxamacker/cbor/v2"
 )
 
 // t0 is where every test clock starts: a whole second, so that times the
@@ -874,4 +879,51 @@ func nest(depth int) []byte {
 		v = cborArray(v)
 	}
 	return v
+}
+
+// readFoo is a view that reads "foo" and records what it saw.
+func readFoo(t *testing.T, got *string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, _ := cookiesession.FromContext(r.Context())
+		v, _, err := cookiesession.Get[string](s, "foo")
+		if err != nil {
+			t.Errorf("Get(foo) error = %v, want nil", err)
+		}
+		*got = v
+	}
+}
+
+// ignore is a view that never touches the session.
+func ignore(w http.ResponseWriter, r *http.Request) {}
+
+// payloadMode encodes test payloads the way crumb does.
+var payloadMode = func() cbor.EncMode {
+	m, err := cbor.CoreDetEncOptions().EncMode()
+	if err != nil {
+		panic(err)
+	}
+	return m
+}()
+
+func mustCBOR(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := payloadMode.Marshal(v)
+	if err != nil {
+		t.Fatalf("cbor.Marshal(%#v) error = %v", v, err)
+	}
+	return b
+}
+
+// setHello is the view of Django's middleware tests.
+func setHello(t *testing.T) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, ok := cookiesession.FromContext(r.Context())
+		if !ok {
+			t.Error("FromContext() found no session")
+			return
+		}
+		if err := s.Set("hello", "world"); err != nil {
+			t.Error(err)
+		}
+	}
 }

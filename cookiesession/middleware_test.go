@@ -1,5 +1,12 @@
 package cookiesession_test
 
+// Tests of middleware.go: when Handler commits (first WriteHeader, Write,
+// Flush, 101, Hijack, return), use of the session after that point,
+// http.ResponseController, and FromContext with one or several Managers.
+// Handlers run in httptest.NewRecorder where the writer's behaviour does
+// not matter, and behind httptest.NewServer where it does. No test sleeps:
+// steps are ordered with channels.
+
 import (
 	"bufio"
 	"context"
@@ -9,19 +16,13 @@ import (
 	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/crumbhq/crumb/cookiesession"
 )
 
-// Middleware tests (Manager.Handler, Save, FromContext). Handlers run in
-// httptest.NewRecorder where the writer's behaviour does not matter, and
-// behind httptest.NewServer where it does (flushing, 1xx responses,
-// deadlines, panics). No test sleeps: steps are ordered with channels.
-
-func TestSecMiddlewareCommitPoints(t *testing.T) {
+func TestMiddlewareCommitPoints(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
@@ -61,10 +62,10 @@ func TestSecMiddlewareCommitPoints(t *testing.T) {
 	}
 }
 
-// TestSecMiddlewareStreaming: a handler that flushes before writing gets
+// TestMiddlewareStreaming: a handler that flushes before writing gets
 // its cookie into the headers, and the flush reaches the client while the
 // handler is still running.
-func TestSecMiddlewareStreaming(t *testing.T) {
+func TestMiddlewareStreaming(t *testing.T) {
 	t.Parallel()
 	e := newHarness(t, nil)
 	release := make(chan struct{})
@@ -126,9 +127,9 @@ func TestSecMiddlewareStreaming(t *testing.T) {
 	}
 }
 
-// TestSecMiddlewareEarlyHints: a 103 response goes out without the session
+// TestMiddlewareEarlyHints: a 103 response goes out without the session
 // cookie; the final response carries it.
-func TestSecMiddlewareEarlyHints(t *testing.T) {
+func TestMiddlewareEarlyHints(t *testing.T) {
 	t.Parallel()
 	e := newHarness(t, nil)
 	ts := httptest.NewServer(e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -170,9 +171,9 @@ func TestSecMiddlewareEarlyHints(t *testing.T) {
 	}
 }
 
-// TestSecMiddlewareResponseController: deadlines and full duplex reach the
+// TestMiddlewareResponseController: deadlines and full duplex reach the
 // server's writer through Unwrap.
-func TestSecMiddlewareResponseController(t *testing.T) {
+func TestMiddlewareResponseController(t *testing.T) {
 	t.Parallel()
 	e := newHarness(t, nil)
 	ts := httptest.NewServer(e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -204,7 +205,7 @@ func TestSecMiddlewareResponseController(t *testing.T) {
 	// A writer that cannot flush: the session still commits, and
 	// ResponseController reports ErrNotSupported.
 	r := httptest.NewRequest("GET", "/", nil)
-	w := &secPlainWriter{h: http.Header{}}
+	w := &plainWriter{h: http.Header{}}
 	e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = sessionOf(t, r).Set("n", 1)
 		if err := http.NewResponseController(w).Flush(); !errors.Is(err, http.ErrNotSupported) {
@@ -216,17 +217,19 @@ func TestSecMiddlewareResponseController(t *testing.T) {
 	}
 }
 
-// secPlainWriter is a ResponseWriter with no optional methods.
-type secPlainWriter struct {
+// plainWriter is a ResponseWriter with no optional methods.
+type plainWriter struct {
 	h      http.Header
 	status int
 }
 
-func (w *secPlainWriter) Header() http.Header         { return w.h }
-func (w *secPlainWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (w *secPlainWriter) WriteHeader(status int)      { w.status = status }
+func (w *plainWriter) Header() http.Header { return w.h }
 
-func TestSecMiddlewareLateChange(t *testing.T) {
+func (w *plainWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+func (w *plainWriter) WriteHeader(status int) { w.status = status }
+
+func TestMiddlewareLateUse(t *testing.T) {
 	t.Parallel()
 	e := newHarness(t, nil)
 	resp := e.serveWith("", func(w http.ResponseWriter, r *http.Request) {
@@ -278,38 +281,7 @@ func TestSecMiddlewareLateChange(t *testing.T) {
 	}
 }
 
-func TestSecMiddleware5xx(t *testing.T) {
-	t.Parallel()
-	e := newHarness(t, nil)
-	v := e.saveWith(setter(t, "n", 1))
-	for _, status := range []int{500, 502, 503} {
-		resp := e.serveWith(v, func(w http.ResponseWriter, r *http.Request) {
-			_ = sessionOf(t, r).Set("n", 2)
-			w.WriteHeader(status)
-		})
-		if _, ok := responseCookie(e.m, resp); ok {
-			t.Errorf("%d: a changed session was saved", status)
-		}
-		// Logout still applies on an error page.
-		resp = e.serveWith(v, func(w http.ResponseWriter, r *http.Request) {
-			_ = sessionOf(t, r).Flush()
-			http.Error(w, "oops", status)
-		})
-		if got, ok := responseCookie(e.m, resp); !ok || got != "" {
-			t.Errorf("%d after Flush: cookie %q, %v; want the deletion", status, got, ok)
-		}
-	}
-	// A 4xx saves as usual.
-	resp := e.serveWith(v, func(w http.ResponseWriter, r *http.Request) {
-		_ = sessionOf(t, r).Set("n", 3)
-		w.WriteHeader(http.StatusNotFound)
-	})
-	if _, ok := responseCookie(e.m, resp); !ok {
-		t.Errorf("404: a changed session was not saved")
-	}
-}
-
-func TestSecFromContextOutsideHandler(t *testing.T) {
+func TestMiddlewareFromContextOutsideHandler(t *testing.T) {
 	t.Parallel()
 	if s, ok := cookiesession.FromContext(context.Background()); s != nil || ok {
 		t.Errorf("FromContext(Background) = %v, %v; want nil, false", s, ok)
@@ -320,50 +292,10 @@ func TestSecFromContextOutsideHandler(t *testing.T) {
 	}
 }
 
-// TestSecCommitWithoutMiddleware: a net/http handler that manages its
-// session itself loads it from the request's Cookie headers and commits it
-// into the ResponseWriter's header before writing.
-func TestSecCommitWithoutMiddleware(t *testing.T) {
-	t.Parallel()
-	e := newHarness(t, nil)
-	v := e.saveWith(setter(t, "n", 1))
-	r := httptest.NewRequest("GET", "/", nil)
-	r.Header.Set("Cookie", "other=1; "+cookieHeader(e.m, v))
-	w := httptest.NewRecorder()
-	w.Header().Set("Vary", "Accept-Encoding")
-
-	s := e.m.Load(r.Context(), r.Header["Cookie"]...)
-	if n, _ := getInt(t, s, "n"); n != 1 {
-		t.Fatalf("Load: n = %d", n)
-	}
-	_ = s.Set("n", 2)
-	if err := e.m.Commit(s, http.StatusOK, w.Header()); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.m.Commit(s, http.StatusOK, w.Header()); err != nil { // a session commits once
-		t.Fatal(err)
-	}
-	h := w.Header()
-	if got := h.Values("Set-Cookie"); len(got) != 1 {
-		t.Fatalf("Set-Cookie = %q, want one", got)
-	}
-	if got := h.Values("Vary"); strings.Join(got, ",") != "Accept-Encoding,Cookie" {
-		t.Errorf("Vary = %q", got)
-	}
-	if h.Get("Cache-Control") != "no-store" {
-		t.Errorf("Cache-Control = %q", h.Get("Cache-Control"))
-	}
-	resp := &http.Response{Header: h}
-	got, _ := responseCookie(e.m, resp)
-	if n, _ := getInt(t, e.load(got), "n"); n != 2 {
-		t.Errorf("saved n = %d, want 2", n)
-	}
-}
-
-// TestSecMiddlewareAbortHandler: http.ErrAbortHandler passes through the
+// TestMiddlewareAbortHandler: http.ErrAbortHandler passes through the
 // middleware to net/http, which aborts the response quietly; the server
 // keeps serving.
-func TestSecMiddlewareAbortHandler(t *testing.T) {
+func TestMiddlewareAbortHandler(t *testing.T) {
 	t.Parallel()
 	e := newHarness(t, nil)
 	ts := httptest.NewServer(e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -515,44 +447,4 @@ func TestMiddlewareTwoManagers(t *testing.T) {
 			t.Errorf("a Manager found another Manager's session: %v", s)
 		}
 	})).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-}
-
-// TestNoSession: outside Handler, FromContext gives nil, and the README's
-// snippet, which ignores ok, gets ErrNoSession from every call instead of a
-// nil dereference.
-func TestNoSession(t *testing.T) {
-	t.Parallel()
-	s, ok := cookiesession.FromContext(context.Background())
-	if ok || s != nil {
-		t.Fatalf("FromContext outside Handler = %v, %v", s, ok)
-	}
-	type Cart struct{ Items []string }
-	errs := map[string]error{}
-	_, _, errs["Get"] = cookiesession.Get[Cart](s, "cart")
-	errs["Set"] = s.Set("cart", Cart{})
-	_, _, errs["Pop"] = cookiesession.Pop[int](s, "a")
-	_, errs["Data"] = cookiesession.Data[Cart](s)
-	errs["SetData"] = cookiesession.SetData(s, Cart{})
-	errs["AddFlash"] = cookiesession.AddFlash(s, "hi")
-	_, errs["Flashes"] = cookiesession.Flashes[string](s)
-	errs["SetSubject"] = s.SetSubject("ann")
-	errs["Flush"] = s.Flush()
-	errs["CycleKey"] = s.CycleKey()
-	_, errs["Items"] = s.Items()
-	errs["Err"] = s.Err()
-	e := newHarness(t, nil)
-	_, errs["Commit"] = commitHeader(e.m, s, http.StatusOK)
-	for name, err := range errs {
-		if !errors.Is(err, cookiesession.ErrNoSession) {
-			t.Errorf("%s on a nil session = %v, want ErrNoSession", name, err)
-		}
-	}
-	// The rest answer as for an empty session.
-	s.Clear()
-	s.MarkModified()
-	s.SetExpiry(cookiesession.IdleFor(time.Minute))
-	if s.Has("a") || s.Len() != 0 || s.Keys() != nil || s.ID() != "" || s.Subject() != "" || s.Delete("a") ||
-		!s.IsEmpty() || s.Accessed() || s.Modified() || !s.ExpiryDate().IsZero() || s.Info() != (cookiesession.Info{}) {
-		t.Error("a nil session answered as if it held something")
-	}
 }

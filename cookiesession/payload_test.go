@@ -1,16 +1,32 @@
 package cookiesession_test
 
+// Tests of payload.go and cbor.go: what a session payload may contain,
+// byte for byte (hostile payloads refused, canonical encoding, extension
+// fields, the golden vector), and which values Set stores.
+
 import (
 	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"flag"
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"net/http"
+	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"testing/cryptotest"
 	"time"
 
 	"github.com/crumbhq/crumb/cookiesession"
+	"github.com/crumbhq/crumb/crypto"
+	"github.com/crumbhq/crumb/internal/format"
+	"github.com/crumbhq/crumb/rotation"
 	"github.com/fxamacker/cbor/v2"
 )
 
@@ -362,5 +378,622 @@ func TestPayloadIsCanonical(t *testing.T) {
 	}
 	if again, err := enc.Marshal(v); err != nil || !bytes.Equal(again, pt) {
 		t.Errorf("payload %x is not canonical: re-encoded as %x (%v)", pt, again, err)
+	}
+}
+
+var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden.json")
+
+// golden pins the whole session cookie: payload encoding, sealing and
+// cookie attributes. Any change to the wire format fails it.
+type golden struct {
+	Note      string `json:"note"`
+	Secret    string `json:"secret"`     // hex; the published sample key 00..1f
+	Seed      uint64 `json:"seed"`       // testing/cryptotest.SetGlobalRandom seed
+	Clock     string `json:"clock"`      // RFC 3339
+	Context   string `json:"context"`    // hex of the additional data after the header
+	Payload   string `json:"payload"`    // hex of the CBOR payload
+	SetCookie string `json:"set_cookie"` // the whole Set-Cookie value
+}
+
+const goldenNote = "Produced by TestGoldenCookie in cookiesession/golden_test.go (go test ./cookiesession -run TestGoldenCookie -update-golden): " +
+	"key = the published sample secret, which crypto.NewKey refuses (the test builds it through internal/testhook), crypto/rand replaced by testing/cryptotest.SetGlobalRandom(seed) (it supplies the session ID, then the nonce), " +
+	"clock fixed, default Config; the handler sets user=\"ann\", n=42, subject \"ann\" and one flash \"hi\". See docs/FORMAT.md."
+
+func TestPayloadGolden(t *testing.T) {
+	secret := make([]byte, 32)
+	for i := range secret {
+		secret[i] = byte(i)
+	}
+	key, err := insecureKey(t, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := rotation.NewKeyring(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	m, err := cookiesession.New(cookiesession.Config{Keys: ring, Clock: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const seed = 1
+	cryptotest.SetGlobalRandom(t, seed)
+
+	s := m.Load(context.Background())
+	if err := s.Set("user", "ann"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set("n", 42); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetSubject("ann"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cookiesession.AddFlash(s, "hi"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := commitHeader(m, s, http.StatusOK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setCookie := h.Get("Set-Cookie")
+	c, err := http.ParseSetCookie(setCookie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adCtx := format.AdditionalData("crumb/v1/cookiesession", m.Name())
+	sealed, err := decodeText(c.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := key.Open(nil, sealed, adCtx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := golden{
+		Note:      goldenNote,
+		Secret:    hex.EncodeToString(secret),
+		Seed:      seed,
+		Clock:     clock.Format(time.RFC3339),
+		Context:   hex.EncodeToString(adCtx),
+		Payload:   hex.EncodeToString(payload),
+		SetCookie: setCookie,
+	}
+	const path = "testdata/golden.json"
+	if *updateGolden {
+		b, err := json.MarshalIndent(got, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want golden
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("golden cookie changed (a wire-format change needs a new format version):\n got %+v\nwant %+v", got, want)
+	}
+
+	// The golden cookie opens through the public API, with its data.
+	s2 := m.Load(context.Background(), c.Name+"="+c.Value)
+	if v, ok, err := cookiesession.Get[string](s2, "user"); err != nil || !ok || v != "ann" {
+		t.Errorf("golden cookie: user = %q, %v, %v", v, ok, err)
+	}
+	if v, ok, err := cookiesession.Get[int](s2, "n"); err != nil || !ok || v != 42 {
+		t.Errorf("golden cookie: n = %d, %v, %v", v, ok, err)
+	}
+	if f, err := cookiesession.Flashes[string](s2); err != nil || len(f) != 1 || f[0] != "hi" {
+		t.Errorf("golden cookie: flashes = %q, %v", f, err)
+	}
+}
+
+// TestPayloadSetRefusesWhatGetCannotReturn checks that Set refuses a value that
+// would not decode back into its own type, and leaves the session as it
+// was.
+func TestPayloadSetRefusesWhatGetCannotReturn(t *testing.T) {
+	t.Parallel()
+	m, err := cookiesession.New(cookiesession.Config{Keys: newRing(t, newKey(t))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := m.Load(context.Background())
+	for _, v := range []any{"\xff", []string{"ok", "\xfe"}, map[string]string{"\xff": "k"}, struct{ S string }{"\xff"}} {
+		if err := s.Set("k", v); !errors.Is(err, cookiesession.ErrEncode) {
+			t.Errorf("Set(%q) = %v, want ErrEncode", v, err)
+		}
+	}
+	if s.Modified() || s.Has("k") {
+		t.Errorf("refused values changed the session: modified %v, has %v", s.Modified(), s.Has("k"))
+	}
+}
+
+// Django test_decode_serializer_exception and
+// test_unpickling_exception: an authentic envelope whose payload does not
+// decode gives an empty session, no error to the handler, and one
+// ErrInvalid report for a bad payload.
+func TestUndecodablePayload(t *testing.T) {
+	t.Parallel()
+	h := newManager(t, cookiesession.Config{})
+	now := h.now().UnixNano()
+	hour := int64(time.Hour)
+	id := bytes.Repeat([]byte{0x5a}, 16)
+	fields := func(edit func(map[int]any)) []byte {
+		m := map[int]any{1: id, 2: now, 3: now, 4: now + hour, 7: map[string]any{"foo": "bar"}}
+		if edit != nil {
+			edit(m)
+		}
+		return mustCBOR(t, m)
+	}
+
+	// The control: a well-formed payload sealed this way opens.
+	good := h.load(h.sealRaw(fields(nil)))
+	wantString(t, good, "foo", "bar")
+	h.wantErrors()
+
+	base := fields(nil) // a map of 5 pairs: first byte 0xa5
+	dup := append([]byte{0xa6}, base[1:]...)
+	dup = append(append(dup, mustCBOR(t, 1)...), mustCBOR(t, id)...)
+	indef := append(append([]byte{0xbf}, base[1:]...), 0xff)
+
+	for name, pt := range map[string][]byte{
+		"empty":             {},
+		"not CBOR":          []byte("{\"foo\":\"bar\"}"),
+		"truncated":         base[:len(base)-1],
+		"trailing byte":     append(bytes.Clone(base), 0x00),
+		"array":             mustCBOR(t, []any{id, now, now, now + hour}),
+		"text keys":         mustCBOR(t, map[string]any{"1": id, "2": now, "3": now, "4": now + hour}),
+		"duplicate key":     dup,
+		"indefinite length": indef,
+		"unknown field":     fields(func(m map[int]any) { m[99] = 1 }),
+		"short ID":          fields(func(m map[int]any) { m[1] = id[:8] }),
+		"text ID":           fields(func(m map[int]any) { m[1] = "0123456789abcdef" }),
+		"no ID":             fields(func(m map[int]any) { delete(m, 1) }),
+		"issued after save": fields(func(m map[int]any) { m[2] = now + 1 }),
+		"saved after end":   fields(func(m map[int]any) { m[3] = now + 2*hour }),
+		"saved at the end":  fields(func(m map[int]any) { m[3], m[4] = now+hour, now+hour }),
+		"negative time":     fields(func(m map[int]any) { m[2] = -1 }),
+		"bad expiry kind":   fields(func(m map[int]any) { m[5] = []any{9, 0} }),
+		"data not a map":    fields(func(m map[int]any) { m[7] = []any{"foo", "bar"} }),
+		"tagged value":      fields(func(m map[int]any) { m[7] = map[string]any{"t": cbor.Tag{Number: 1, Content: now}} }),
+		"too deep":          fields(func(m map[int]any) { m[7] = map[string]any{"d": [][][][][][][]int{{{{{{{1}}}}}}}} }),
+	} {
+		s := h.load(h.sealRaw(pt))
+		got, ok, err := cookiesession.Get[string](s, "foo")
+		if ok || err != nil {
+			t.Errorf("%s: Get(foo) = %q, %v, %v, want \"\", false, nil", name, got, ok, err)
+		}
+		if n, id := s.Len(), s.ID(); n != 0 || id != "" {
+			t.Errorf("%s: Len(), ID() = %d, %q, want 0, \"\"", name, n, id)
+		}
+		errs := h.errs.take()
+		if len(errs) != 1 || !errors.Is(errs[0], cookiesession.ErrInvalid) {
+			t.Errorf("%s: logged %v, want exactly one ErrInvalid", name, errs)
+			continue
+		}
+		if r := crypto.ReasonOf(errs[0]); r != crypto.ReasonPayload {
+			t.Errorf("%s: reason %v, want %v (the envelope is authentic)", name, r, crypto.ReasonPayload)
+		}
+	}
+}
+
+// Django test_decode and signing's test_sign_unsign,
+// test_dumps_loads and test_sign_unsign_object: values with separators,
+// non-ASCII text, lists and maps round-trip exactly, and the cookie never
+// contains the plaintext. Django compresses large payloads; crumb seals
+// them as they are, so a large repetitive value stands for that variant.
+func TestRoundTrip(t *testing.T) {
+	t.Parallel()
+	type nested struct {
+		Name string
+		Tags []string
+		Sub  map[string][]int
+	}
+	values := map[string]any{
+		"colons":   "jkl:mno:pqr:stu",
+		"unicode":  "jaźń 東京 café 🍪 \u2019quotes\u2019",
+		"control":  "tab\tnewline\nnul\x00end;semi,comma \"quote\"",
+		"list":     []string{"first-item", "second-item", "a:b"},
+		"map":      map[string]string{"inner-key": "inner-value", "colon:key": "x"},
+		"nested":   nested{Name: "nested-name", Tags: []string{"tag-one"}, Sub: map[string][]int{"k": {1, 2, 3}}},
+		"repeated": strings.Repeat("x", 200),
+		"empty":    "",
+	}
+	h := newManager(t, cookiesession.Config{})
+	value := h.seed(values)
+	s := h.load(value)
+
+	check := func(key string, got any, err error) {
+		t.Helper()
+		if err != nil || !reflect.DeepEqual(got, values[key]) {
+			t.Errorf("Get(%q) = %#v, %v, want %#v, nil", key, got, err, values[key])
+		}
+	}
+	for _, k := range []string{"colons", "unicode", "control", "repeated", "empty"} {
+		v, _, err := cookiesession.Get[string](s, k)
+		check(k, v, err)
+	}
+	l, _, err := cookiesession.Get[[]string](s, "list")
+	check("list", l, err)
+	m, _, err := cookiesession.Get[map[string]string](s, "map")
+	check("map", m, err)
+	n, _, err := cookiesession.Get[nested](s, "nested")
+	check("nested", n, err)
+
+	sealed, err := decodeText(value)
+	if err != nil {
+		t.Fatalf("decodeText(cookie) error = %v", err)
+	}
+	for _, plain := range []string{"jkl:mno:pqr:stu", "東京", "café", "first-item", "inner-value", "nested-name", "xxxxxxxx", "colon:key"} {
+		if strings.Contains(value, plain) || bytes.Contains(sealed, []byte(plain)) {
+			t.Errorf("cookie contains the plaintext %q", plain)
+		}
+	}
+}
+
+// Django's signing test_sign_unsign_non_string, and the limits of
+// Django's JSON: ints, floats, bools, bytes, times and integer map keys
+// keep their types through the cookie (Django turns key 0 into "0" and
+// rejects datetimes).
+func TestTypedValues(t *testing.T) {
+	t.Parallel()
+	when := time.Date(2024, time.February, 29, 23, 59, 58, 123456789, time.FixedZone("X", 5*3600+1800))
+	h := newManager(t, cookiesession.Config{})
+	s := h.load()
+	for k, v := range map[string]any{
+		"int": -42, "big": int64(1) << 60, "float": 1.5, "bool": true, "bytes": []byte{0, 1, 0xfe, 0xff},
+		"time": when, "intkeys": map[int]string{0: "zero", -7: "minus seven"},
+	} {
+		if err := s.Set(k, v); err != nil {
+			t.Fatalf("Set(%q, %#v) error = %v", k, v, err)
+		}
+	}
+	s = h.load(h.save(s))
+
+	if v, _, err := cookiesession.Get[int](s, "int"); v != -42 || err != nil {
+		t.Errorf(`Get[int]("int") = %v, %v, want -42, nil`, v, err)
+	}
+	if v, _, err := cookiesession.Get[int64](s, "big"); v != 1<<60 || err != nil {
+		t.Errorf(`Get[int64]("big") = %v, %v, want %v, nil`, v, err, int64(1)<<60)
+	}
+	if v, _, err := cookiesession.Get[float64](s, "float"); v != 1.5 || err != nil {
+		t.Errorf(`Get[float64]("float") = %v, %v, want 1.5, nil`, v, err)
+	}
+	if v, _, err := cookiesession.Get[bool](s, "bool"); !v || err != nil {
+		t.Errorf(`Get[bool]("bool") = %v, %v, want true, nil`, v, err)
+	}
+	if v, _, err := cookiesession.Get[[]byte](s, "bytes"); !bytes.Equal(v, []byte{0, 1, 0xfe, 0xff}) || err != nil {
+		t.Errorf(`Get[[]byte]("bytes") = %x, %v, want 0001feff, nil`, v, err)
+	}
+	if v, _, err := cookiesession.Get[time.Time](s, "time"); !v.Equal(when) || err != nil {
+		t.Errorf(`Get[time.Time]("time") = %v, %v, want %v, nil`, v, err, when)
+	}
+	want := map[int]string{0: "zero", -7: "minus seven"}
+	if v, _, err := cookiesession.Get[map[int]string](s, "intkeys"); !reflect.DeepEqual(v, want) || err != nil {
+		t.Errorf(`Get[map[int]string]("intkeys") = %v, %v, want %v, nil`, v, err, want)
+	}
+	// Generic decoding keeps the scalar kinds apart too.
+	items := map[string]any{}
+	for _, k := range []string{"int", "float", "bool", "bytes"} {
+		v, _, err := cookiesession.Get[any](s, k)
+		if err != nil {
+			t.Fatalf("Get[any](%q) error = %v", k, err)
+		}
+		items[k] = v
+	}
+	wantItems := map[string]any{"int": int64(-42), "float": 1.5, "bool": true, "bytes": []byte{0, 1, 0xfe, 0xff}}
+	if !reflect.DeepEqual(items, wantItems) {
+		t.Errorf("Get[any] = %#v, want %#v", items, wantItems)
+	}
+}
+
+func TestPayloadHostile(t *testing.T) {
+	t.Parallel()
+	e := newHarness(t, nil)
+	epoch := uint64(t0.UnixNano())
+	indefinite := []byte{0xbf}
+	for _, kv := range basePayload() {
+		indefinite = append(append(indefinite, kv.k...), kv.v...)
+	}
+	indefinite = append(indefinite, 0xff)
+
+	tests := []struct {
+		name    string
+		payload []byte
+	}{
+		{"empty", nil},
+		{"not a map", cborArray()},
+		{"duplicate map key", cborMap(append(basePayload(), field(2, cborUint(epoch)))...)},
+		{"duplicate data key", cborMap(withField(7, cborMap(kv{cborText("n"), cborUint(1)}, kv{cborText("n"), cborUint(2)}))...)},
+		{"unknown field 99", cborMap(append(basePayload(), field(99, cborUint(0)))...)},
+		{"text field key", cborMap(append(basePayload(), kv{cborText("1"), cborBytes(payloadID)})...)},
+		{"indefinite-length map", indefinite},
+		{"indefinite-length data map", cborMap(withField(7, []byte{0xbf, 0x61, 'n', 0x01, 0xff})...)},
+		{"indefinite-length text", cborMap(withField(6, []byte{0x7f, 0x61, 'a', 0xff})...)},
+		{"indefinite-length value", cborMap(withField(7, dataWith([]byte{0x9f, 0x01, 0xff}))...)},
+		{"tag 55799 wrapping the payload", append([]byte{0xd9, 0xd9, 0xf7}, cborMap(basePayload()...)...)},
+		{"bignum tag in data", cborMap(withField(7, dataWith([]byte{0xc2, 0x41, 0x01}))...)},
+		{"epoch tag in data", cborMap(withField(7, dataWith(append([]byte{0xc1}, cborUint(epoch)...)))...)},
+		{"tag on a time field", cborMap(withField(2, append([]byte{0xc1}, cborUint(epoch)...))...)},
+		{"nesting past the limit", cborMap(withField(7, dataWith(nest(7)))...)},
+		{"nesting past the limit in flashes", cborMap(withField(9, cborArray(nest(7)))...)},
+		{"NaN half", cborMap(withField(7, dataWith([]byte{0xf9, 0x7e, 0x00}))...)},
+		{"NaN double with payload", cborMap(withField(7, dataWith([]byte{0xfb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 1}))...)},
+		{"+Inf", cborMap(withField(7, dataWith([]byte{0xf9, 0x7c, 0x00}))...)},
+		{"-Inf single", cborMap(withField(7, dataWith([]byte{0xfa, 0xff, 0x80, 0x00, 0x00}))...)},
+		{"trailing byte", append(cborMap(basePayload()...), 0x00)},
+		{"trailing payload", append(cborMap(basePayload()...), cborMap(basePayload()...)...)},
+		{"invalid UTF-8 subject", cborMap(withField(6, []byte{0x62, 'a', 0xff})...)},
+		{"invalid UTF-8 data key", cborMap(withField(7, cborMap(kv{[]byte{0x61, 0xff}, cborUint(1)}))...)},
+		{"truncated", cborMap(basePayload()...)[:20]},
+		{"ID of 15 bytes", cborMap(withField(1, cborBytes(payloadID[:15]))...)},
+		{"ID of 17 bytes", cborMap(withField(1, cborBytes(append(slices.Clone(payloadID), 'x')))...)},
+		{"no ID", cborMap(withField(1, nil)...)},
+		{"ID as text", cborMap(withField(1, cborText(string(payloadID)))...)},
+		{"IssuedAt after SavedAt", cborMap(withField(2, cborUint(epoch+1))...)},
+		{"SavedAt after Deadline", cborMap(withField(3, cborUint(epoch+hourNS+1))...)},
+		{"SavedAt at Deadline", cborMap(withField(3, cborUint(epoch+hourNS))...)},
+		{"negative time", cborMap(withField(2, []byte{0x20})...)},
+		{"time as text", cborMap(withField(2, cborText("2026-03-01T12:00:00Z"))...)},
+		{"time overflowing int64", cborMap(withField(2, cborUint(math.MaxUint64))...)},
+		{"time as float", cborMap(withField(2, []byte{0xfb, 0x41, 0xda, 0, 0, 0, 0, 0, 0})...)},
+		{"expiry kind 0", cborMap(withField(5, cborArray(cborUint(0), cborUint(0)))...)},
+		{"expiry kind 4 (ExpiresIn, never on the wire)", cborMap(withField(5, cborArray(cborUint(4), cborUint(60)))...)},
+		{"expiry kind 9", cborMap(withField(5, cborArray(cborUint(9), cborUint(0)))...)},
+		{"expiry kind 256", cborMap(withField(5, cborArray(cborUint(256), cborUint(0)))...)},
+		{"browser-close expiry with a value", cborMap(withField(5, cborArray(cborUint(1), cborUint(5)))...)},
+		{"expiry with three elements", cborMap(withField(5, cborArray(cborUint(2), cborUint(60), cborUint(0)))...)},
+		{"expiry not an array", cborMap(withField(5, cborUint(2))...)},
+		{"huge declared array", cborMap(withField(9, []byte{0x9b, 0x00, 0x00, 0x42, 0xfa, 0x42, 0xfa, 0x42, 0xfa})...)},
+		{"huge declared map", cborMap(withField(7, []byte{0xbb, 0x00, 0x00, 0x42, 0xfa, 0x42, 0xfa, 0x42, 0xfa})...)},
+		{"ill-formed two-byte simple value", cborMap(withField(7, dataWith([]byte{0xf8, 0x10}))...)},
+		{"break outside indefinite", cborMap(withField(7, dataWith([]byte{0xff}))...)},
+
+		// Core deterministic encoding is required at every level, so that
+		// every accepted payload has exactly one encoding.
+		{"non-minimal integer head in a time", cborMap(withField(2, []byte{0x1b, 0, 0, 0, 0, 0, 0, 0, 1})...)},
+		{"non-minimal integer head in a value", cborMap(withField(7, dataWith([]byte{0x18, 0x01}))...)},
+		{"non-minimal length head", cborMap(withField(6, []byte{0x78, 0x01, 'a'})...)},
+		{"payload keys out of order", cborMap(append([]kv{basePayload()[1], basePayload()[0]}, basePayload()[2:]...)...)},
+		{"data keys out of order", cborMap(withField(7, cborMap(kv{cborText("n"), cborUint(1)}, kv{cborText("a"), cborUint(1)}))...)},
+		{"value map keys out of order", cborMap(withField(7, dataWith(cborMap(kv{cborText("b"), cborUint(1)}, kv{cborText("a"), cborUint(2)})))...)},
+		{"non-shortest float", cborMap(withField(7, dataWith([]byte{0xfa, 0x3f, 0xc0, 0x00, 0x00}))...)},        // 1.5 as single
+		{"non-shortest double", cborMap(withField(7, dataWith([]byte{0xfb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0}))...)}, // 1.5 as double
+
+		// Values: the subset every level shares.
+		{"invalid UTF-8 in a value", cborMap(withField(7, dataWith([]byte{0x62, 'a', 0xff}))...)},
+		{"duplicate key in a value", cborMap(withField(7, dataWith(cborMap(kv{cborText("a"), cborUint(1)}, kv{cborText("a"), cborUint(2)})))...)},
+		{"duplicate key in a flash", cborMap(withField(9, cborArray(cborMap(kv{cborText("a"), cborUint(1)}, kv{cborText("a"), cborUint(2)})))...)},
+		{"duplicate key in the typed value", cborMap(withField(8, cborMap(kv{cborUint(1), cborUint(1)}, kv{cborUint(1), cborUint(2)}))...)},
+		{"invalid UTF-8 in the typed value", cborMap(withField(8, []byte{0x62, 'a', 0xff})...)},
+		{"integer above int64", cborMap(withField(7, dataWith(cborUint(1<<63)))...)},
+		{"integer below int64", cborMap(withField(7, dataWith(append([]byte{0x3b}, 0x80, 0, 0, 0, 0, 0, 0, 0)))...)},
+		{"undefined", cborMap(withField(7, dataWith([]byte{0xf7}))...)},
+		{"simple value 0", cborMap(withField(7, dataWith([]byte{0xe0}))...)},
+		{"simple value 255", cborMap(withField(7, dataWith([]byte{0xf8, 0xff}))...)},
+		{"array as map key", cborMap(withField(7, dataWith(cborMap(kv{cborArray(), cborUint(1)})))...)},
+		{"map as map key", cborMap(withField(7, dataWith(cborMap(kv{cborMap(), cborUint(1)})))...)},
+		{"typed value nesting past the limit", cborMap(withField(8, nest(7))...)},
+
+		// Fields 5 to 9 are absent when empty, never present and empty.
+		{"empty subject", cborMap(withField(6, cborText(""))...)},
+		{"empty data map", cborMap(withField(7, cborMap())...)},
+		{"empty flashes", cborMap(withField(9, cborArray())...)},
+		{"idle expiry of zero", cborMap(withField(5, cborArray(cborUint(2), cborUint(0)))...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := sealPayload(t, e.m, e.ring, tt.payload)
+			s := e.load(v)
+			if n := s.Len(); n != 0 || s.ID() != "" {
+				t.Errorf("payload %x opened: %d keys, ID %q", tt.payload, n, s.ID())
+			}
+			errs := e.errs.take()
+			if len(errs) != 1 || !errors.Is(errs[0], cookiesession.ErrInvalid) || crypto.ReasonOf(errs[0]) != crypto.ReasonPayload {
+				t.Errorf("payload %x reported %v, want one ErrInvalid with ReasonPayload", tt.payload, errs)
+			}
+			if errs[0].Error() != crypto.ErrInvalid.Error() {
+				t.Errorf("error text %q differs from the uniform %q", errs[0], crypto.ErrInvalid)
+			}
+		})
+	}
+}
+
+// TestPayloadAccepted checks the other side: the limits of the subset
+// are accepted, and the typed value nests as deep as any other value.
+func TestPayloadAccepted(t *testing.T) {
+	t.Parallel()
+	e := newHarness(t, nil)
+	tests := []struct {
+		name    string
+		payload []byte
+	}{
+		{"control", cborMap(basePayload()...)},
+		{"value nesting at the limit", cborMap(withField(7, dataWith(nest(6)))...)},
+		{"flash nesting at the limit", cborMap(withField(9, cborArray(nest(6)))...)},
+		{"typed value nesting at the limit", cborMap(withField(8, nest(6))...)},
+		{"typed value null", cborMap(withField(8, []byte{0xf6})...)},
+		{"largest integer", cborMap(withField(7, dataWith(cborUint(1<<63-1)))...)},
+		{"smallest integer", cborMap(withField(7, dataWith(append([]byte{0x3b}, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)))...)},
+		{"half float", cborMap(withField(7, dataWith([]byte{0xf9, 0x3e, 0x00}))...)},
+		{"single float", cborMap(withField(7, dataWith([]byte{0xfa, 0x47, 0x7f, 0xe1, 0x00}))...)},                         // 65505
+		{"double float", cborMap(withField(7, dataWith([]byte{0xfb, 0x3f, 0xb9, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a}))...)}, // 0.1
+		{"int, text and bytes map keys in order", cborMap(withField(7, dataWith(cborMap(
+			kv{cborUint(1), cborUint(1)}, kv{cborBytes([]byte("a")), cborUint(2)}, kv{cborText("a"), cborUint(3)})))...)},
+		{"subject and expiry", cborMap(append(basePayload()[:4], field(5, cborArray(cborUint(2), cborUint(hourNS))),
+			field(6, cborText("ann")), basePayload()[4])...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := e.load(sealPayload(t, e.m, e.ring, tt.payload))
+			if s.ID() == "" {
+				t.Fatalf("payload %x rejected: %v", tt.payload, e.errs.take())
+			}
+			if _, err := s.Items(); err != nil {
+				t.Errorf("Items = %v", err)
+			}
+			if _, err := cookiesession.Data[any](s); err != nil {
+				t.Errorf("Data = %v", err)
+			}
+			if _, err := cookiesession.Flashes[any](s); err != nil {
+				t.Errorf("Flashes = %v", err)
+			}
+		})
+	}
+}
+
+func TestPayloadDeterministic(t *testing.T) {
+	// Not parallel: SetGlobalRandom makes crypto/rand (the session ID and
+	// the nonce) deterministic for the whole process.
+	e := newHarness(t, nil)
+	values := map[string]any{
+		"a": 1, "bb": "two", "c": []int{3, 4}, "d": map[string]int{"z": 1, "y": 2, "x": 3},
+		"e": 1.5, "f": true, "g": []byte{1, 2}, "zz": nil, "B": -7,
+	}
+	keys := slices.Sorted(func(yield func(string) bool) {
+		for k := range values {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	seal := func(order []string, update bool) string {
+		cryptotest.SetGlobalRandom(t, 42)
+		return e.saveWith(func(s *cookiesession.Session) {
+			if update { // in Go's random map order
+				for k, v := range values {
+					if err := s.Set(k, v); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return
+			}
+			for _, k := range order {
+				if err := s.Set(k, values[k]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.SetSubject("alice"); err != nil {
+				t.Fatal(err)
+			}
+			_ = cookiesession.AddFlash(s, "hi")
+		})
+	}
+	first := seal(keys, false)
+	reversed := slices.Clone(keys)
+	slices.Reverse(reversed)
+	if got := seal(reversed, false); got != first {
+		t.Errorf("reverse insertion order gave a different cookie")
+	}
+	for i := range 1000 {
+		if got := seal(keys, false); got != first {
+			t.Fatalf("run %d gave a different cookie", i)
+		}
+	}
+	// Update ranges over a Go map, in random order; the plaintext is the
+	// same every time.
+	u := seal(nil, true)
+	for i := range 50 {
+		if got := seal(nil, true); got != u {
+			t.Fatalf("Update run %d gave a different cookie", i)
+		}
+	}
+}
+
+func TestPayloadSetRejects(t *testing.T) {
+	t.Parallel()
+	e := newHarness(t, nil)
+	s := e.load()
+	if err := s.Set("keep", 1); err != nil {
+		t.Fatal(err)
+	}
+	deep := any(1)
+	for range 7 {
+		deep = []any{deep}
+	}
+	deepMap := any(1)
+	for range 7 {
+		deepMap = map[string]any{"k": deepMap}
+	}
+	tests := []struct {
+		name  string
+		key   string
+		value any
+	}{
+		{"channel", "x", make(chan int)},
+		{"func", "x", func() {}},
+		{"NaN", "x", math.NaN()},
+		{"+Inf", "x", math.Inf(1)},
+		{"-Inf", "x", math.Inf(-1)},
+		{"float32 NaN", "x", float32(math.NaN())},
+		{"NaN in a slice", "x", []float64{1, math.NaN()}},
+		{"Inf in a struct", "x", struct{ F float64 }{math.Inf(1)}},
+		{"nested too deep", "x", deep},
+		{"maps nested too deep", "x", deepMap},
+		{"complex", "x", complex(1, 2)},
+		{"invalid UTF-8 key", "\xff", 1},
+		{"invalid UTF-8 replacing a key", "keep\xff", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := s.Set(tt.key, tt.value); !errors.Is(err, cookiesession.ErrEncode) {
+				t.Errorf("Set(%q, %T) = %v, want ErrEncode", tt.key, tt.value, err)
+			}
+			if keys := s.Keys(); !slices.Equal(keys, []string{"keep"}) {
+				t.Errorf("after a refused Set, keys = %q, want [keep]", keys)
+			}
+		})
+	}
+	if err := cookiesession.SetData(s, math.NaN()); !errors.Is(err, cookiesession.ErrEncode) {
+		t.Errorf("SetData(NaN) = %v, want ErrEncode", err)
+	}
+	if err := cookiesession.AddFlash(s, make(chan int)); !errors.Is(err, cookiesession.ErrEncode) {
+		t.Errorf("AddFlash(chan) = %v, want ErrEncode", err)
+	}
+
+	// A value exactly at the nesting limit is stored and reads back.
+	atLimit := any(1)
+	for range 5 {
+		atLimit = []any{atLimit}
+	}
+	if err := s.Set("deep", atLimit); err != nil {
+		t.Errorf("Set of a value nested 6 levels = %v, want success", err)
+	}
+	v := e.commitOne(s).Value
+	got := e.load(v)
+	if _, _, err := cookiesession.Get[any](got, "deep"); err != nil {
+		t.Errorf("Get of the nested value after a round trip = %v", err)
+	}
+	if keys := got.Keys(); !slices.Equal(keys, []string{"deep", "keep"}) {
+		t.Errorf("round-tripped keys = %q, want [deep keep]", keys)
+	}
+}
+
+// TestPayloadInvalidSubject checks that a subject the decoder would refuse is
+// never stored: SetSubject refuses it and the session is unchanged.
+func TestPayloadInvalidSubject(t *testing.T) {
+	t.Parallel()
+	e := newHarness(t, nil)
+	v := e.saveWith(func(s *cookiesession.Session) {
+		if err := s.SetSubject("bob"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	s := e.load(v)
+	if err := s.SetSubject("bob\xff"); !errors.Is(err, cookiesession.ErrEncode) {
+		t.Errorf("SetSubject(invalid UTF-8) = %v, want ErrEncode", err)
+	}
+	if got := s.Subject(); got != "bob" {
+		t.Errorf("Subject after a refused SetSubject = %q, want %q", got, "bob")
+	}
+	if s.Modified() {
+		t.Error("a refused SetSubject marked the session modified")
 	}
 }

@@ -1,5 +1,9 @@
 package cookiesession_test
 
+// Tests of revoke.go and of revocation through a session: the deny time
+// given to a Revoker, Flush and CycleKey with a Revoker, per-subject
+// cut-offs, a Revoker that fails, and hooks that run with no lock held.
+
 import (
 	"context"
 	"errors"
@@ -518,5 +522,287 @@ func TestHooksRunUnlocked(t *testing.T) {
 	})
 	if rev.calls < 4 || logged.count() < 2 {
 		t.Errorf("hooks ran %d (Revoker) and %d (Logger) times; the test did not exercise them", rev.calls, logged.count())
+	}
+}
+
+// CycleInvalidates, derived from Django's behaviour: CycleKey gives a new cookie and ID with
+// the same data; with revocation the old cookie gives an empty session
+// (without, it stays valid, as in Django).
+func TestCycleInvalidates(t *testing.T) {
+	t.Parallel()
+	for _, revoke := range []bool{false, true} {
+		cfg := cookiesession.Config{}
+		if revoke {
+			cfg.Revoker = &cookiesession.DenyList{}
+		}
+		h := newManager(t, cfg)
+		client, url := h.client(func(w http.ResponseWriter, r *http.Request) {
+			s, _ := cookiesession.FromContext(r.Context())
+			switch r.URL.Path {
+			case "/login":
+				if err := s.Set("user", "alice"); err != nil {
+					t.Error(err)
+				}
+			case "/cycle":
+				if err := s.CycleKey(); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+		old := onlyCookie(t, get(t, client, url+"/login").Header).Value
+		oldID := h.load(old).ID()
+		cycled := onlyCookie(t, get(t, client, url+"/cycle").Header).Value
+		s := h.load(cycled)
+		if cycled == old || s.ID() == oldID || s.ID() == "" {
+			t.Errorf("revoker %v: after CycleKey ID = %q, want a new one (old %q)", revoke, s.ID(), oldID)
+		}
+		wantString(t, s, "user", "alice")
+
+		replay := h.load(old)
+		if revoke {
+			wantEmpty(t, replay)
+			h.wantErrors(cookiesession.ErrRevoked)
+		} else {
+			wantString(t, replay, "user", "alice")
+			h.wantErrors()
+		}
+	}
+}
+
+// FlushInvalidates, derived from Django's behaviour: Flush deletes the cookie; with revocation
+// a replay of the old cookie gives an empty session, and without one the
+// replay works until the cookie's deadline, as documented.
+func TestFlushInvalidates(t *testing.T) {
+	t.Parallel()
+	for _, revoke := range []bool{false, true} {
+		cfg := cookiesession.Config{}
+		if revoke {
+			cfg.Revoker = &cookiesession.DenyList{}
+		}
+		h := newManager(t, cfg)
+		old := h.seed(map[string]any{"user": "alice"})
+		s := h.load(old)
+		if err := s.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		h.wantDeletion(onlyCookie(t, h.commit(s, http.StatusOK)))
+
+		replay := h.load(old)
+		if revoke {
+			wantEmpty(t, replay)
+			h.wantErrors(cookiesession.ErrRevoked)
+			continue
+		}
+		wantString(t, replay, "user", "alice")
+		h.clock.Advance(sca - time.Nanosecond)
+		wantString(t, h.load(old), "user", "alice")
+		h.clock.Advance(time.Nanosecond)
+		wantEmpty(t, h.load(old))
+		h.wantErrors(cookiesession.ErrExpired)
+	}
+}
+
+func (r *recordingRevoker) Check(_ context.Context, info cookiesession.Info) error {
+	r.checks = append(r.checks, info)
+	return nil
+}
+
+func (r *recordingRevoker) Revoke(_ context.Context, info cookiesession.Info, until time.Time) error {
+	r.revoked = append(r.revoked, info)
+	r.until = append(r.until, until)
+	return nil
+}
+
+// Django test_session_save_does_not_resurrect_session_logged_out_in_other_context
+// and test_session_update_error_redirect: a session revoked by a
+// concurrent request is not written back, and the error is reported.
+func TestNoResurrection(t *testing.T) {
+	t.Parallel()
+	t.Run("Commit", func(t *testing.T) {
+		h := newManager(t, cookiesession.Config{Revoker: &cookiesession.DenyList{}})
+		cookie := h.seed(map[string]any{"user": "alice"})
+		busy, logout := h.load(cookie), h.load(cookie)
+		if err := busy.Set("cart", 3); err != nil {
+			t.Fatal(err)
+		}
+		if err := logout.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		h.commit(logout, http.StatusOK)
+
+		hdr, err := commitHeader(h.m, busy, http.StatusOK)
+		if !errors.Is(err, cookiesession.ErrRevoked) {
+			t.Errorf("Commit of a session revoked meanwhile: error = %v, want ErrRevoked", err)
+		}
+		for _, c := range setCookies(t, hdr) {
+			if c.Value != "" {
+				t.Errorf("Commit set cookie %q, want no session cookie", c.String())
+			}
+		}
+	})
+	t.Run("Handler", func(t *testing.T) {
+		h := newManager(t, cookiesession.Config{Revoker: &cookiesession.DenyList{}})
+		cookie := h.seed(map[string]any{"user": "alice"})
+		resp := h.serve(func(w http.ResponseWriter, r *http.Request) {
+			s, _ := cookiesession.FromContext(r.Context())
+			wantString(t, s, "user", "alice")
+			// A logout in another tab, while this request runs.
+			other := h.load(cookie)
+			if err := other.Flush(); err != nil {
+				t.Error(err)
+			}
+			if err := s.Set("cart", 3); err != nil {
+				t.Error(err)
+			}
+		}, cookie)
+		for _, c := range setCookies(t, resp.Header) {
+			if c.Value != "" {
+				t.Errorf("response set cookie %q, want no session cookie", c.String())
+			}
+		}
+		h.wantErrors(cookiesession.ErrRevoked)
+	})
+}
+
+func TestRevokeDenyListFlush(t *testing.T) {
+	t.Parallel()
+	deny := new(cookiesession.DenyList)
+	e := newHarness(t, func(c *cookiesession.Config) { c.Revoker = deny })
+	v := e.saveWith(setter(t, "n", 1))
+
+	s := e.load(v)
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if c := e.commitOne(s); c == nil || c.Value != "" {
+		t.Fatalf("Flush: commit = %v, want the deletion cookie", c)
+	}
+	replay := e.load(v)
+	if replay.Len() != 0 {
+		t.Errorf("replayed cookie after Flush opened")
+	}
+	if errs := e.errs.take(); len(errs) != 1 || !errors.Is(errs[0], cookiesession.ErrRevoked) {
+		t.Errorf("replay after Flush reported %v, want ErrRevoked", errs)
+	}
+}
+
+func TestRevokeDenyListCycleKey(t *testing.T) {
+	t.Parallel()
+	deny := new(cookiesession.DenyList)
+	e := newHarness(t, func(c *cookiesession.Config) { c.Revoker = deny })
+	v := e.saveWith(setter(t, "n", 1))
+
+	s := e.load(v)
+	oldID := s.ID()
+	e.clock.Advance(time.Minute)
+	if err := s.CycleKey(); err != nil {
+		t.Fatal(err)
+	}
+	newID := s.ID()
+	if newID == oldID || newID == "" {
+		t.Fatalf("CycleKey: ID %q -> %q", oldID, newID)
+	}
+	v2 := e.commitOne(s).Value
+
+	if replay := e.load(v); replay.Len() != 0 {
+		t.Errorf("the pre-CycleKey cookie still opens")
+	}
+	if errs := e.errs.take(); len(errs) != 1 || !errors.Is(errs[0], cookiesession.ErrRevoked) {
+		t.Errorf("replay after CycleKey reported %v, want ErrRevoked", errs)
+	}
+	cur := e.load(v2)
+	if n, ok := getInt(t, cur, "n"); !ok || n != 1 || cur.ID() != newID {
+		t.Errorf("cycled session: n = %d, %v, ID %q; want 1 under %q", n, ok, cur.ID(), newID)
+	}
+	if got := cur.Info().IssuedAt; !got.Equal(t0.Add(time.Minute)) {
+		t.Errorf("cycled IssuedAt = %v, want the CycleKey time", got)
+	}
+}
+
+func TestRevokeDenyListSubject(t *testing.T) {
+	t.Parallel()
+	deny := new(cookiesession.DenyList)
+	e := newHarness(t, func(c *cookiesession.Config) { c.Revoker = deny })
+	login := func(subject string) string {
+		return e.saveWith(func(s *cookiesession.Session) {
+			if err := s.SetSubject(subject); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	alice := login("alice")
+	bob := login("bob")
+	e.clock.Advance(10 * time.Second)
+	deny.RevokeSubject("alice", e.clock.Now())
+	aliceAfter := login("alice")
+	e.clock.Advance(time.Second)
+
+	if s := e.load(alice); s.Subject() != "" {
+		t.Errorf("alice's session from before the cut-off opened")
+	}
+	if errs := e.errs.take(); len(errs) != 1 || !errors.Is(errs[0], cookiesession.ErrRevoked) {
+		t.Errorf("reported %v, want ErrRevoked", errs)
+	}
+	if s := e.load(aliceAfter); s.Subject() != "alice" {
+		t.Errorf("alice's session issued at the cut-off was rejected")
+	}
+	if s := e.load(bob); s.Subject() != "bob" {
+		t.Errorf("bob's session was rejected by alice's cut-off")
+	}
+}
+
+// TestRevokeDuringRequest: a logout in another tab while a request runs
+// must not be undone by that request's save.
+func TestRevokeDuringRequest(t *testing.T) {
+	t.Parallel()
+	deny := new(cookiesession.DenyList)
+	e := newHarness(t, func(c *cookiesession.Config) { c.Revoker = deny })
+	v := e.saveWith(setter(t, "n", 1))
+
+	slow := e.load(v)
+	if err := slow.Set("n", 2); err != nil { // opens the cookie while still valid
+		t.Fatal(err)
+	}
+	logout := e.load(v)
+	_ = logout.Flush()
+	e.commitOne(logout)
+
+	h, err := commitHeader(e.m, slow, http.StatusOK)
+	if !errors.Is(err, cookiesession.ErrRevoked) {
+		t.Errorf("Commit of a session revoked meanwhile = %v, want ErrRevoked", err)
+	}
+	cookies := checkSetCookies(t, e.m, h)
+	if len(cookies) != 1 || cookies[0].Value != "" || cookies[0].MaxAge != -1 {
+		t.Errorf("Commit of a revoked session sent %q, want only the deletion cookie", h.Values("Set-Cookie"))
+	}
+}
+
+func TestRevokeDenyListPrune(t *testing.T) {
+	t.Parallel()
+	var deny cookiesession.DenyList
+	ctx := context.Background()
+	info := cookiesession.Info{ID: "abc", IssuedAt: t0, SavedAt: t0, Expires: t0.Add(time.Hour)}
+	if err := deny.Check(ctx, info); err != nil {
+		t.Fatalf("Check before Revoke = %v", err)
+	}
+	until := info.Expires.Add(time.Minute)
+	if err := deny.Revoke(ctx, info, until); err != nil {
+		t.Fatal(err)
+	}
+	if err := deny.Check(ctx, info); !errors.Is(err, cookiesession.ErrRevoked) {
+		t.Fatalf("Check after Revoke = %v, want ErrDenied", err)
+	}
+	deny.Prune(until) // still denied at its time
+	if err := deny.Check(ctx, info); !errors.Is(err, cookiesession.ErrRevoked) {
+		t.Errorf("Prune at the time given to Revoke forgot the ID")
+	}
+	deny.Prune(until.Add(time.Nanosecond))
+	if err := deny.Check(ctx, info); err != nil {
+		t.Errorf("Prune after the deadline kept the ID: %v", err)
+	}
+	// A subject cut-off never matches sessions without a subject.
+	deny.RevokeSubject("", t0.Add(time.Hour))
+	if err := deny.Check(ctx, info); err != nil {
+		t.Errorf("an empty-subject cut-off rejected a session without subject: %v", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 // TestFIPSOnly runs TestFIPSChild in a copy of this test binary with
 // GODEBUG=fips140=only, where XChaCha20-Poly1305 is refused.
 func TestFIPSOnly(t *testing.T) {
+	// Not parallel: it uses os.Args.
 	if runtime.GOOS == "js" || runtime.GOOS == "wasip1" {
 		t.Skip("cannot start a process on", runtime.GOOS)
 	}
@@ -34,6 +35,7 @@ func TestFIPSOnly(t *testing.T) {
 
 // TestFIPSChild is run by TestFIPSOnly; on its own it skips.
 func TestFIPSChild(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("CRUMB_FIPS_CHILD") != "1" {
 		t.Skip("run by TestFIPSOnly with GODEBUG=fips140=only")
 	}

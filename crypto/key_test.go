@@ -27,6 +27,7 @@ func secretOf(t testing.TB, k *crypto.Key) []byte {
 }
 
 func TestGenerateKey(t *testing.T) {
+	t.Parallel()
 	secrets := map[string]bool{}
 	ids := map[crypto.KeyID]bool{}
 	var prev *crypto.Key
@@ -52,6 +53,7 @@ func TestGenerateKey(t *testing.T) {
 }
 
 func TestNewKey(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{0, 1, 16, 31, 33, 64} {
 		k, err := crypto.NewKey(make([]byte, n))
 		if !errors.Is(err, crypto.ErrKey) || k != nil {
@@ -102,6 +104,7 @@ func TestNewKey(t *testing.T) {
 }
 
 func TestParseKeyRoundTrip(t *testing.T) {
+	t.Parallel()
 	for range 16 {
 		k := newTestKey(t)
 		text := k.SecretText()
@@ -119,6 +122,7 @@ func TestParseKeyRoundTrip(t *testing.T) {
 }
 
 func TestParseKeyRejects(t *testing.T) {
+	t.Parallel()
 	k := newTestKey(t)
 	// "uppercase ID" needs an ID with a letter in it (all-digit IDs, about
 	// 2% of keys, read the same in either case).
@@ -195,6 +199,7 @@ func TestParseKeyRejects(t *testing.T) {
 }
 
 func TestKeyID(t *testing.T) {
+	t.Parallel()
 	k := newTestKey(t)
 	s := k.ID().String()
 	if len(s) != 8 || strings.ToLower(s) != s {
@@ -217,6 +222,7 @@ func TestKeyID(t *testing.T) {
 // TestKeyFormatting proves that no fmt verb or log call prints the secret,
 // in any representation, of a *Key or a Key value.
 func TestKeyFormatting(t *testing.T) {
+	t.Parallel()
 	k := newTestKey(t)
 	secret := secretOf(t, k)
 	want := "crumb key " + k.ID().String()
@@ -296,6 +302,7 @@ func keyHolders(k *crypto.Key) []any {
 }
 
 func TestDerive(t *testing.T) {
+	t.Parallel()
 	k := newTestKey(t)
 	purposes := []string{"a", "b", "cookiesession", "csrf", "tenant/1", "tenant/10", "é", " "}
 	keys := map[string]*crypto.Key{}
@@ -347,6 +354,7 @@ func TestDerive(t *testing.T) {
 }
 
 func TestEqualNil(t *testing.T) {
+	t.Parallel()
 	k := newTestKey(t)
 	var nilKey *crypto.Key
 	if k.Equal(nil) {

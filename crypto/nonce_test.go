@@ -18,6 +18,7 @@ func nonceOf(sealed []byte) []byte {
 // TestNonceFromReader proves that the nonce is exactly the first NonceSize
 // bytes read from the source, so tests can force and observe a repeat.
 func TestNonceFromReader(t *testing.T) {
+	t.Parallel()
 	k := newTestKey(t)
 	src := make([]byte, format.NonceSize+6)
 	for i := range src {
@@ -58,6 +59,7 @@ func (r *byteAtATime) Read(p []byte) (int, error) {
 }
 
 func TestNonceShortReads(t *testing.T) {
+	t.Parallel()
 	k := newTestKey(t)
 	sealed, err := k.SealWith(&byteAtATime{}, nil, 1, nil, nil)
 	if err != nil {
@@ -77,6 +79,7 @@ var errBroken = errors.New("entropy source broken")
 func (errReader) Read([]byte) (int, error) { return 0, errBroken }
 
 func TestNonceFailures(t *testing.T) {
+	t.Parallel()
 	k := newTestKey(t)
 	tests := []struct {
 		name string
@@ -116,6 +119,7 @@ func TestNonceFailures(t *testing.T) {
 // TestNonceUniqueness seals many values with the real source and finds no
 // repeated nonce and no repeated 16-byte prefix (the HChaCha20 input).
 func TestNonceUniqueness(t *testing.T) {
+	t.Parallel()
 	if testing.Short() && runtime.GOOS == "js" {
 		t.Skip("slow under js/wasm")
 	}

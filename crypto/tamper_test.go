@@ -69,6 +69,7 @@ func (f tamperFixture) mustFailText(t *testing.T, what, text string, context []b
 // TestTamperEveryBit flips every bit of a sealed value: version, chunk
 // count, key ID, nonce, ciphertext and tag.
 func TestTamperEveryBit(t *testing.T) {
+	t.Parallel()
 	f := newTamperFixture(t)
 	for i := range 8 * len(f.sealed) {
 		bad := bytes.Clone(f.sealed)
@@ -92,6 +93,7 @@ func TestTamperEveryBit(t *testing.T) {
 }
 
 func TestTamperTruncateAppend(t *testing.T) {
+	t.Parallel()
 	f := newTamperFixture(t)
 	for n := range len(f.sealed) {
 		want := crypto.ReasonUnauthentic
@@ -113,6 +115,7 @@ func TestTamperTruncateAppend(t *testing.T) {
 }
 
 func TestTamperText(t *testing.T) {
+	t.Parallel()
 	f := newTamperFixture(t)
 	for n := range len(f.text) {
 		f.mustFailText(t, fmt.Sprintf("text truncated to %d", n), f.text[:n], cookieContext)
@@ -144,6 +147,7 @@ func TestTamperText(t *testing.T) {
 // TestTamperSwap moves nonces, ciphertexts and tags between two values of
 // the same length under the same key and context.
 func TestTamperSwap(t *testing.T) {
+	t.Parallel()
 	f := newTamperFixture(t)
 	other, err := f.k.Seal(nil, pattern(100), cookieContext)
 	if err != nil {
@@ -165,6 +169,7 @@ func TestTamperSwap(t *testing.T) {
 
 // TestTamperContext opens a value under other contexts.
 func TestTamperContext(t *testing.T) {
+	t.Parallel()
 	k := newTestKey(t)
 	fields := []string{"crumb/v1/cookiesession", "__Host-session", "app"}
 	ctx := format.AdditionalData(fields...)
@@ -213,6 +218,7 @@ func TestTamperContext(t *testing.T) {
 // TestTamperHeader sets the version byte and the chunk count to values a
 // reader must reject before any cryptography.
 func TestTamperHeader(t *testing.T) {
+	t.Parallel()
 	f := newTamperFixture(t)
 	for _, v := range []byte{0x00, 0x02, 0x80, 0xff} {
 		bad := bytes.Clone(f.sealed)
@@ -254,6 +260,7 @@ func TestTamperHeader(t *testing.T) {
 // values give errors with one text and one dynamic type, told apart only
 // by ReasonOf.
 func TestUniformFailure(t *testing.T) {
+	t.Parallel()
 	f := newTamperFixture(t)
 	unauthentic := bytes.Clone(f.sealed)
 	unauthentic[len(unauthentic)-1] ^= 1

@@ -177,6 +177,7 @@ func loadVectors(t testing.TB) vectorFile {
 // recomputed independently and run through every public path. With
 // -update it first rewrites the file.
 func TestVectors(t *testing.T) {
+	t.Parallel()
 	if *update {
 		if err := os.WriteFile(vectorsPath, generateVectors(t), 0o644); err != nil {
 			t.Fatal(err)
@@ -368,6 +369,7 @@ func testDeriveVector(t *testing.T, v deriveVector) {
 // is found, unless CRUMB_REQUIRE_CROSSCHECK=1 (set in CI), and always on
 // js and wasip1, which cannot start processes.
 func TestCrossCheckPython(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "js" || runtime.GOOS == "wasip1" {
 		t.Skip("cannot start a process on", runtime.GOOS)
 	}

@@ -23,6 +23,7 @@ func mustPanic(t *testing.T, name string, f func()) {
 }
 
 func TestHolderLoadStore(t *testing.T) {
+	t.Parallel()
 	k := newKeys(t, 2)
 	r1, err := rotation.NewKeyring(k[0])
 	if err != nil {
@@ -51,6 +52,7 @@ func TestHolderLoadStore(t *testing.T) {
 }
 
 func TestHolderMisusePanics(t *testing.T) {
+	t.Parallel()
 	r, err := rotation.NewKeyring(newKey(t))
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -67,6 +69,7 @@ func TestHolderMisusePanics(t *testing.T) {
 }
 
 func TestHolderUpdate(t *testing.T) {
+	t.Parallel()
 	k1, k2 := newKey(t), newKey(t)
 	r, err := rotation.NewKeyring(k1)
 	if err != nil {
@@ -96,6 +99,7 @@ func TestHolderUpdate(t *testing.T) {
 }
 
 func TestHolderUpdateErrorLeavesRing(t *testing.T) {
+	t.Parallel()
 	r, err := rotation.NewKeyring(newKey(t))
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -125,6 +129,7 @@ func TestHolderUpdateErrorLeavesRing(t *testing.T) {
 // first call of f swaps the ring behind Update's back, so Update must call
 // f again with the newer ring and install that call's result.
 func TestHolderUpdateRetries(t *testing.T) {
+	t.Parallel()
 	k := newKeys(t, 3)
 	r0, err := rotation.NewKeyring(k[0])
 	if err != nil {
@@ -167,6 +172,7 @@ func TestHolderUpdateRetries(t *testing.T) {
 // with -race. Readers must always see a whole ring with one primary, and
 // every value they seal must open with the ring it was sealed under.
 func TestHolderConcurrent(t *testing.T) {
+	t.Parallel()
 	const (
 		readers = 8
 		updates = 200
@@ -273,6 +279,7 @@ var _ rotation.Source = (*rotation.Holder)(nil)
 
 // The keys a Holder hands out are the ones it was given.
 func TestHolderKeyringIgnoresTime(t *testing.T) {
+	t.Parallel()
 	r, err := rotation.NewKeyring(newKey(t))
 	if err != nil {
 		t.Fatalf("New: %v", err)

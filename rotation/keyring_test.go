@@ -14,6 +14,7 @@ import (
 )
 
 func TestFromEntriesRejects(t *testing.T) {
+	t.Parallel()
 	k := newKeys(t, maxKeys+1)
 	// A second *Key with the same material, hence the same ID.
 	k0again, err := crypto.ParseKey(k[0].SecretText())
@@ -59,6 +60,7 @@ func TestFromEntriesRejects(t *testing.T) {
 }
 
 func TestNewRejects(t *testing.T) {
+	t.Parallel()
 	k := newKeys(t, maxKeys+1)
 	tests := []struct {
 		name        string
@@ -81,6 +83,7 @@ func TestNewRejects(t *testing.T) {
 }
 
 func TestStateString(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		s    rotation.State
 		want string
@@ -99,6 +102,7 @@ func TestStateString(t *testing.T) {
 }
 
 func TestPrimaryFirstWhateverTheOrder(t *testing.T) {
+	t.Parallel()
 	k := newKeys(t, 4)
 	for pos := range k {
 		t.Run(fmt.Sprintf("primary given at %d", pos), func(t *testing.T) {
@@ -149,6 +153,7 @@ func TestPrimaryFirstWhateverTheOrder(t *testing.T) {
 }
 
 func TestFromEntriesDoesNotKeepTheSlice(t *testing.T) {
+	t.Parallel()
 	k := newKeys(t, 2)
 	entries := []rotation.Entry{{Key: k[0], State: rotation.Primary}, {Key: k[1]}}
 	r, err := rotation.FromEntries(entries)
@@ -164,6 +169,7 @@ func TestFromEntriesDoesNotKeepTheSlice(t *testing.T) {
 }
 
 func TestEntriesReturnsACopy(t *testing.T) {
+	t.Parallel()
 	k := newKeys(t, 3)
 	r, err := rotation.NewKeyring(k[0], k[1], k[2])
 	if err != nil {
@@ -188,6 +194,7 @@ func TestEntriesReturnsACopy(t *testing.T) {
 }
 
 func TestLookup(t *testing.T) {
+	t.Parallel()
 	k := newKeys(t, 3)
 	r, err := rotation.NewKeyring(k[0], k[1])
 	if err != nil {
@@ -202,6 +209,7 @@ func TestLookup(t *testing.T) {
 }
 
 func TestKeyringIsAFixedSource(t *testing.T) {
+	t.Parallel()
 	r, err := rotation.NewKeyring(newKey(t))
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -219,6 +227,7 @@ func TestKeyringIsAFixedSource(t *testing.T) {
 // re-seal), removed keys fail, and an unknown key ID fails exactly like a
 // forgery.
 func TestRotationMatrix(t *testing.T) {
+	t.Parallel()
 	k := newKeys(t, 4)
 	// k[2] is primary, given in the middle.
 	r, err := rotation.FromEntries([]rotation.Entry{
@@ -314,6 +323,7 @@ func opens(r *rotation.Keyring, f func()) uint64 {
 // TestOpenRunsAtMostOneAEAD proves the "one key ID, one Open" rule: no
 // trial decryption, whatever the ring's size or the key's position.
 func TestOpenRunsAtMostOneAEAD(t *testing.T) {
+	t.Parallel()
 	k := newKeys(t, maxKeys)
 	r, err := rotation.NewKeyring(k[0], k[1:]...)
 	if err != nil {
@@ -366,6 +376,7 @@ func TestOpenRunsAtMostOneAEAD(t *testing.T) {
 // TestStagedRotation runs the whole procedure of the package doc with an
 // injected clock, checking at every step that the receiver is unchanged.
 func TestStagedRotation(t *testing.T) {
+	t.Parallel()
 	p := rotation.Policy{Propagation: 48 * time.Hour, MaxLifetime: 30 * 24 * time.Hour, ClockSkew: 5 * time.Minute}
 	k1, k2 := newKey(t), newKey(t)
 	now := at(0)
@@ -485,6 +496,7 @@ func TestStagedRotation(t *testing.T) {
 }
 
 func TestRotationErrors(t *testing.T) {
+	t.Parallel()
 	p := rotation.Policy{Propagation: time.Hour, MaxLifetime: 24 * time.Hour, ClockSkew: time.Minute}
 	k := newKeys(t, 4)
 	// k[0] primary; k[1] staged with a time; k[2] demoted with a time;
@@ -584,6 +596,7 @@ func TestRotationErrors(t *testing.T) {
 }
 
 func TestRevokePrimary(t *testing.T) {
+	t.Parallel()
 	now := at(5 * time.Hour)
 	for _, inRing := range []bool{false, true} {
 		t.Run(fmt.Sprintf("next in ring %v", inRing), func(t *testing.T) {

@@ -55,6 +55,7 @@ func typo(text string) string {
 }
 
 func TestParseKeys(t *testing.T) {
+	t.Parallel()
 	k := newKeys(t, 4)
 	added0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	added1 := time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)
@@ -117,6 +118,7 @@ func TestParseKeys(t *testing.T) {
 // naming the right line and entry, and that no message carries any part of
 // a key text.
 func TestParseKeysBadEntries(t *testing.T) {
+	t.Parallel()
 	k := newKeys(t, maxKeys+1)
 	kt := make([]string, len(k))
 	for i := range k {
@@ -210,6 +212,7 @@ func TestParseKeysBadEntries(t *testing.T) {
 // TestParseKeysBadRings checks lists whose entries parse but do not make a
 // ring: the error matches ErrKeyring and names the source.
 func TestParseKeysBadRings(t *testing.T) {
+	t.Parallel()
 	k := newKeys(t, 2)
 	kt := []string{k[0].SecretText(), k[1].SecretText()}
 	tests := []struct{ name, text string }{
@@ -247,6 +250,7 @@ func TestParseKeysBadRings(t *testing.T) {
 }
 
 func TestFromEnv(t *testing.T) {
+	// Not parallel: it uses Setenv.
 	const name = "CRUMB_ROTATION_TEST_KEYS"
 	k := newKeys(t, 2)
 
@@ -318,6 +322,7 @@ func writeKeys(t testing.TB, path, text string) {
 // trailing comment after "end" loads, and a bad entry fails naming its
 // line.
 func TestFileSourceLoads(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	k := newKeys(t, 2)
 
@@ -350,6 +355,7 @@ func TestFileSourceLoads(t *testing.T) {
 }
 
 func TestFileSource(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keys")
 	k := newKeys(t, 2)
@@ -450,6 +456,7 @@ type reloadResult struct {
 // TestFileSourceWatch waits on Watch's reports, not on the clock: the
 // interval is short and each step waits for the report it expects.
 func TestFileSourceWatch(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keys")
 	k := newKeys(t, 2)
@@ -525,6 +532,7 @@ func TestFileSourceWatch(t *testing.T) {
 }
 
 func TestFileSourceWatchStops(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keys")
 	writeKeys(t, path, "primary "+newKey(t).SecretText()+"\nend")
@@ -554,6 +562,7 @@ func TestFileSourceWatchStops(t *testing.T) {
 // TestKeyListEnd checks the "end" entry: optional in ParseKeys, the last
 // entry when present, and alone on its entry.
 func TestKeyListEnd(t *testing.T) {
+	t.Parallel()
 	k := newKeys(t, 2)
 	p, d := "primary "+k[0].SecretText(), "decrypt-only "+k[1].SecretText()
 	tests := []struct {
@@ -593,6 +602,7 @@ func TestKeyListEnd(t *testing.T) {
 // ring in force. The interesting cuts are at line boundaries, where every
 // entry read is well formed and the list read is a valid, smaller ring.
 func TestFileSourceCutShort(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keys")
 	k := newKeys(t, 3)
@@ -645,6 +655,7 @@ func TestFileSourceCutShort(t *testing.T) {
 // never be installed after a newer one, and when all is done the ring in
 // force is the newest version read.
 func TestFileSourceReloadsInOrder(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keys")
 	keys := newKeys(t, 8)

@@ -46,6 +46,7 @@ func periodKey(t testing.TB, s *rotation.Schedule, n int64) *crypto.Key {
 func unix(sec int64, frac time.Duration) time.Time { return time.Unix(sec, 0).Add(frac).UTC() }
 
 func TestNewScheduleValidation(t *testing.T) {
+	t.Parallel()
 	master := newKey(t)
 	ok := rotation.ScheduleConfig{Period: time.Hour, Previous: 2, ClockSkew: time.Minute}
 	bad := []struct {
@@ -87,6 +88,7 @@ func TestNewScheduleValidation(t *testing.T) {
 // TestSchedulePrimaryIsCurrentPeriod checks that the ring in force at any
 // instant, before 1970 included, seals with PeriodKey(floor(unix/period)).
 func TestSchedulePrimaryIsCurrentPeriod(t *testing.T) {
+	t.Parallel()
 	s := newSchedule(t, newKey(t), rotation.ScheduleConfig{Period: time.Minute, Previous: 1, ClockSkew: 5 * time.Second})
 	tests := []struct {
 		now  time.Time
@@ -124,6 +126,7 @@ func TestSchedulePrimaryIsCurrentPeriod(t *testing.T) {
 // TestSchedulePreviousWindow checks that a value sealed in period n opens
 // in periods n+1..n+Previous and not in n+Previous+1.
 func TestSchedulePreviousWindow(t *testing.T) {
+	t.Parallel()
 	const period = 3600
 	for prev := 0; prev <= maxKeys-3; prev++ {
 		t.Run(fmt.Sprintf("Previous=%d", prev), func(t *testing.T) {
@@ -155,6 +158,7 @@ func TestSchedulePreviousWindow(t *testing.T) {
 // the previous periods stay for ClockSkew after the boundary that would
 // drop them, for instances whose clocks are behind.
 func TestScheduleSkewExtendsWindow(t *testing.T) {
+	t.Parallel()
 	const period, n = 3600, 491_000
 	s := newSchedule(t, newKey(t), rotation.ScheduleConfig{Period: period * time.Second, Previous: 2, ClockSkew: time.Minute})
 	k := periodKey(t, s, n)
@@ -173,6 +177,7 @@ func TestScheduleSkewExtendsWindow(t *testing.T) {
 // same master key and gives them clocks up to ClockSkew apart around
 // several period boundaries: whatever one seals, the other opens.
 func TestSchedulesAgreeWithinSkew(t *testing.T) {
+	t.Parallel()
 	text := newKey(t).SecretText()
 	m1, err := crypto.ParseKey(text)
 	if err != nil {
@@ -218,6 +223,7 @@ func TestSchedulesAgreeWithinSkew(t *testing.T) {
 }
 
 func TestScheduleRingSize(t *testing.T) {
+	t.Parallel()
 	const period = 60
 	for prev := 0; prev <= maxKeys-3; prev++ {
 		s := newSchedule(t, newKey(t), rotation.ScheduleConfig{Period: period * time.Second, Previous: prev})
@@ -247,6 +253,7 @@ func TestScheduleRingSize(t *testing.T) {
 }
 
 func TestScheduleCachesRing(t *testing.T) {
+	t.Parallel()
 	const period, n = 3600, 491_000
 	s := newSchedule(t, newKey(t), rotation.ScheduleConfig{Period: period * time.Second, Previous: 2, ClockSkew: time.Minute})
 	r1 := s.At(unix(n*period+120, 0))
@@ -277,6 +284,7 @@ func TestScheduleCachesRing(t *testing.T) {
 // TestScheduleEntryTimes checks AddedAt and DemotedAt against the period
 // boundaries, near a boundary so that the next period's key is present.
 func TestScheduleEntryTimes(t *testing.T) {
+	t.Parallel()
 	const period, n, prev = 600, 2_950_000, 3
 	s := newSchedule(t, newKey(t), rotation.ScheduleConfig{Period: period * time.Second, Previous: prev, ClockSkew: 30 * time.Second})
 	for _, now := range []time.Time{unix((n+1)*period-10, 0), unix(n*period+10, 0), unix(n*period+300, 0)} {
@@ -325,6 +333,7 @@ func TestScheduleEntryTimes(t *testing.T) {
 }
 
 func TestSchedulePeriodKeys(t *testing.T) {
+	t.Parallel()
 	text := newKey(t).SecretText()
 	m1, err := crypto.ParseKey(text)
 	if err != nil {
@@ -376,6 +385,7 @@ var _ rotation.Source = (*rotation.Schedule)(nil)
 // 2026-11-25T12:00:00Z, is period 2968, and periods before the epoch are
 // negative.
 func TestScheduleDerivationLabel(t *testing.T) {
+	t.Parallel()
 	master := newKey(t)
 	s, err := rotation.NewSchedule(master, rotation.ScheduleConfig{Period: 7 * 24 * time.Hour, Previous: 1})
 	if err != nil {

@@ -70,6 +70,7 @@ var kat = struct {
 }
 
 func TestKnownAnswer(t *testing.T) {
+	t.Parallel()
 	key := mustHex(t, kat.key)
 	nonce := mustHex(t, kat.nonce)
 	ad := mustHex(t, kat.ad)
@@ -115,6 +116,7 @@ func TestKnownAnswer(t *testing.T) {
 // §2.2.1 (also x/crypto's TestHChaCha20). XChaCha20 derives
 // its subkey from the key and the first 16 nonce bytes with this function.
 func TestHChaCha20(t *testing.T) {
+	t.Parallel()
 	key := mustHex(t, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
 	nonce := mustHex(t, "000000090000004a0000000031415927")
 	want := mustHex(t, "82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc")
@@ -134,6 +136,7 @@ func TestHChaCha20(t *testing.T) {
 var contractLengths = []int{0, 156, 8192, 8193, 8208}
 
 func TestContract(t *testing.T) {
+	t.Parallel()
 	key := seq(aead.KeySize, 1)
 	nonce := seq(aead.NonceSize, 100)
 	a := mustNew(t, key)
@@ -309,6 +312,7 @@ func testContract(t *testing.T, a *aead.AEAD, key, nonce, plaintext, ad []byte) 
 var badNonceSizes = []int{0, 8, 12, 23, 25, 32}
 
 func TestBadNonceSize(t *testing.T) {
+	t.Parallel()
 	a := mustNew(t, seq(aead.KeySize, 1))
 	ct, err := a.Seal(nil, seq(aead.NonceSize, 0), []byte("hello"), nil)
 	if err != nil {
@@ -330,6 +334,7 @@ func TestBadNonceSize(t *testing.T) {
 }
 
 func TestShortCiphertext(t *testing.T) {
+	t.Parallel()
 	a := mustNew(t, seq(aead.KeySize, 1))
 	nonce := seq(aead.NonceSize, 0)
 	for n := 0; n < aead.TagSize; n++ {
@@ -344,6 +349,7 @@ func TestShortCiphertext(t *testing.T) {
 }
 
 func TestMaxPlaintext(t *testing.T) {
+	t.Parallel()
 	a := mustNew(t, seq(aead.KeySize, 1))
 	nonce := seq(aead.NonceSize, 0)
 
@@ -374,6 +380,7 @@ func TestMaxPlaintext(t *testing.T) {
 }
 
 func TestNewKeySize(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{0, 16, 31, 33, 64} {
 		if a, err := aead.New(make([]byte, n)); err == nil || a != nil {
 			t.Errorf("New(%d-byte key) = %v, %v; want nil, error", n, a, err)
@@ -382,6 +389,7 @@ func TestNewKeySize(t *testing.T) {
 }
 
 func TestNewCopiesKey(t *testing.T) {
+	t.Parallel()
 	key := seq(aead.KeySize, 1)
 	nonce := seq(aead.NonceSize, 0)
 	want, _ := mustNew(t, key).Seal(nil, nonce, []byte("hello"), nil)
@@ -400,6 +408,7 @@ func TestNewCopiesKey(t *testing.T) {
 // the test runs itself again in a child process, as crypto/fips140's own
 // tests do. The child inherits -test.gocoverdir, so its coverage counts.
 func TestNewFIPS140Only(t *testing.T) {
+	t.Parallel()
 	if fips140.Enforced() {
 		for _, n := range []int{aead.KeySize, 16} {
 			if a, err := aead.New(make([]byte, n)); err == nil || a != nil {
@@ -432,6 +441,7 @@ func TestNewFIPS140Only(t *testing.T) {
 }
 
 func TestOpensCounter(t *testing.T) {
+	t.Parallel()
 	a := mustNew(t, seq(aead.KeySize, 1))
 	nonce := seq(aead.NonceSize, 0)
 	ct, err := a.Seal(nil, nonce, []byte("hello"), []byte("ad"))

@@ -13,6 +13,7 @@ import (
 )
 
 func TestSizes(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name      string
 		got, want int
@@ -51,6 +52,7 @@ func validText(t testing.TB, k *crypto.Key, n int) string {
 // TestDecodeRejects lists texts that Decode and PeekHeader must refuse
 // before decoding.
 func TestDecodeRejects(t *testing.T) {
+	t.Parallel()
 	k := newTestKey(t)
 	base := validText(t, k, 20) // 66 bytes: 88 characters, len%4 == 0
 	if len(base)%4 != 0 {
@@ -132,6 +134,7 @@ func nonCanonical(t testing.TB, s string) string {
 // of texts of each length class: exactly the canonical ones decode, and
 // those re-encode to the input.
 func TestLastCharacter(t *testing.T) {
+	t.Parallel()
 	k := newTestKey(t)
 	for n := 0; n < 3; n++ {
 		s := validText(t, k, n)
@@ -160,6 +163,7 @@ func TestLastCharacter(t *testing.T) {
 // TestEncodeParseRoundTrip checks Encode(Parse(s)) == s and
 // Parse(Encode(b)) == b over every plaintext length class and the bounds.
 func TestEncodeParseRoundTrip(t *testing.T) {
+	t.Parallel()
 	k := newTestKey(t)
 	for _, n := range []int{0, 1, 2, 3, 4, 5, 100, 1000, crypto.MaxPlaintext - 1, crypto.MaxPlaintext} {
 		sealed, err := k.Seal(nil, pattern(n), cookieAD)
@@ -188,6 +192,7 @@ func TestEncodeParseRoundTrip(t *testing.T) {
 }
 
 func TestParseHeader(t *testing.T) {
+	t.Parallel()
 	k := newTestKey(t)
 	sealed, err := k.Seal(nil, nil, nil)
 	if err != nil {
@@ -245,6 +250,7 @@ var contextTable = []struct {
 // TestAdditionalData pins the encoding of field lists and shows that
 // distinct lists encode differently and decode back.
 func TestAdditionalData(t *testing.T) {
+	t.Parallel()
 	seen := map[string]int{}
 	for i, c := range contextTable {
 		got := format.AdditionalData(c.fields...)
@@ -283,6 +289,7 @@ func splitContext(t *testing.T, b []byte) []string {
 // TestAllocsOnGarbage bounds the allocations of Parse, and of Parse then
 // Open, on the largest inputs an attacker can send.
 func TestAllocsOnGarbage(t *testing.T) {
+	// Not parallel: it uses AllocsPerRun.
 	k := newTestKey(t)
 	id := k.ID()
 	header := format.Encode(append([]byte{format.Version, 1}, id[:]...))
