@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
+	"github.com/crumbhq/crumb/internal/format"
 	"github.com/crumbhq/crumb/rotation"
 )
 
@@ -105,8 +107,10 @@ type Config struct {
 	// so that no failure goes unseen; slog.New(slog.DiscardHandler)
 	// silences crumb.
 	//
-	//   - At Error level, every failure to save a session (ErrTooLarge,
-	//     ErrRevoked, ErrLate, ErrConfig, a Revoker that could not check).
+	//   - At Error level, every failure of [Manager.Handler] to save a
+	//     session (ErrTooLarge, ErrRevoked, ErrLate, ErrConfig, a Revoker
+	//     that could not check). [Manager.Commit] returns such a failure to
+	//     its caller instead.
 	//   - At Debug level, every rejected cookie (ErrInvalid, ErrExpired,
 	//     ErrRevoked; crypto.ReasonOf tells invalid ones apart), and every
 	//     cookie not opened because the keys were missing or the Revoker
@@ -173,4 +177,208 @@ func cookieName(cfg *Config, secure bool) (string, error) {
 		return "__Secure-" + base, nil
 	}
 	return base, nil
+}
+
+// contextLabel starts the additional data of every session cookie, so that a
+// value crumb seals for another purpose never opens as a session.
+const contextLabel = "crumb/v1/cookiesession"
+
+// maxCandidates bounds how many cookies of the session's name one request
+// may make crumb look at. Browsers send several only when cookies with the
+// same name exist for different paths or domains.
+const maxCandidates = 4
+
+// A Manager loads sessions from cookies and writes them back. Build one with
+// [New] at start-up and share it: it is immutable and safe for concurrent
+// use. Building it does no I/O.
+type Manager struct {
+	cfg  Config
+	name string
+	ad   []byte // the tail of the additional data: label, cookie name
+	now  func() time.Time
+
+	lifetime, absolute, renewAfter, skew int64 // nanoseconds
+	renews                               bool
+	notBefore                            int64 // Unix nanoseconds
+
+	logLimit  logLimiter // bounds how often rejected cookies are logged
+	failLimit logLimiter // and cookies not opened for want of keys or a Revoker
+}
+
+// errNoKeyring is reported when Config.Keys returns no keyring at run time:
+// cookies cannot be opened nor sessions saved, but requests go on. New
+// refuses a source that returns none when it is built.
+var errNoKeyring = fmt.Errorf("%w: Config.Keys returned no keyring", ErrConfig)
+
+// New returns a Manager for cfg, or an error matching [ErrConfig] that says
+// which setting is wrong.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Keys == nil {
+		return nil, configErr("Keys is required")
+	}
+	if v := reflect.ValueOf(cfg.Keys); v.Kind() == reflect.Pointer && v.IsNil() {
+		// Such as the *Keyring of a failed rotation.FromEnv: caught here,
+		// not by a nil dereference on the first request.
+		return nil, configErr("Keys is a nil %T", cfg.Keys)
+	}
+	if cfg.Path == "" {
+		cfg.Path = "/"
+	}
+	if !strings.HasPrefix(cfg.Path, "/") || len(cfg.Path) > maxAttr {
+		return nil, configErr("Path %q must start with \"/\" and be at most %d bytes", cfg.Path, maxAttr)
+	}
+	if len(cfg.Domain) > maxAttr {
+		return nil, configErr("Domain is longer than %d bytes", maxAttr)
+	}
+	secure := !cfg.InsecureHTTP
+	switch cfg.SameSite {
+	case 0:
+		cfg.SameSite = http.SameSiteLaxMode
+	case http.SameSiteLaxMode, http.SameSiteStrictMode:
+	case http.SameSiteNoneMode:
+		if !secure {
+			return nil, configErr("SameSite=None requires Secure (unset InsecureHTTP)")
+		}
+	default:
+		return nil, configErr("SameSite must be Lax, Strict or None")
+	}
+	if cfg.Partitioned && !secure {
+		return nil, configErr("Partitioned requires Secure (unset InsecureHTTP)")
+	}
+	if cfg.Lifetime == 0 {
+		cfg.Lifetime = defaultLifetime
+	}
+	switch {
+	case cfg.Lifetime < time.Second:
+		return nil, configErr("Lifetime %v must be at least 1s", cfg.Lifetime)
+	case cfg.AbsoluteLifetime < 0 || (cfg.AbsoluteLifetime > 0 && cfg.AbsoluteLifetime < time.Second):
+		return nil, configErr("AbsoluteLifetime %v must be 0 or at least 1s", cfg.AbsoluteLifetime)
+	case cfg.RenewAfter < 0 || cfg.RenewAfter >= cfg.Lifetime:
+		return nil, configErr("RenewAfter %v must be at least 0 and less than Lifetime", cfg.RenewAfter)
+	case cfg.ClockSkew < 0 || cfg.ClockSkew >= cfg.Lifetime:
+		return nil, configErr("ClockSkew %v must be at least 0 and less than Lifetime", cfg.ClockSkew)
+	}
+	if cfg.MaxCookieSize == 0 {
+		cfg.MaxCookieSize = MaxCookieSize
+	}
+	if cfg.MaxCookieSize < 128 || cfg.MaxCookieSize > MaxCookieSize {
+		return nil, configErr("MaxCookieSize %d must be between 128 and %d", cfg.MaxCookieSize, MaxCookieSize)
+	}
+	name, err := cookieName(&cfg, secure)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{
+		cfg:        cfg,
+		name:       name,
+		ad:         format.AdditionalData(contextLabel, name),
+		now:        cfg.Clock,
+		lifetime:   int64(cfg.Lifetime),
+		absolute:   int64(cfg.AbsoluteLifetime),
+		renewAfter: int64(cfg.RenewAfter),
+		skew:       int64(cfg.ClockSkew),
+		renews:     cfg.RenewAfter > 0,
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.cfg.Logger == nil {
+		m.cfg.Logger = slog.Default()
+	}
+	if !cfg.NotBefore.IsZero() {
+		m.notBefore = unixNano(cfg.NotBefore)
+	}
+	// A source that has no keyring now would fail every request: such as a
+	// rotation.Holder nobody stored a ring in.
+	if cfg.Keys.At(m.now()) == nil {
+		return nil, configErr("Keys (%T) returned no keyring", cfg.Keys)
+	}
+	if err := m.checkSchedule(); err != nil {
+		return nil, err
+	}
+	// Validate name, Domain and Path the way net/http will judge them, so
+	// that nothing is silently dropped or altered when a cookie is sent.
+	probe := m.cookie("x", 1, time.Unix(1, 0))
+	if err := probe.Valid(); err != nil {
+		return nil, configErr("cookie attributes: %v", err)
+	}
+	// A limit below the smallest session cookie would make every save
+	// fail.
+	if least := m.smallestCookie(); least > cfg.MaxCookieSize {
+		return nil, configErr("MaxCookieSize %d is below the smallest session cookie (%d bytes with these attributes): raise it to at least %d",
+			cfg.MaxCookieSize, least, least)
+	}
+	buildModes()
+	return m, nil
+}
+
+// smallestCookie returns the length of the shortest Set-Cookie line a save
+// can send: an empty session (ID and times) as a browser-session cookie,
+// with no Max-Age nor Expires.
+func (m *Manager) smallestCookie() int {
+	const empty = 1 + (1 + 1 + idLen) + 3*(1+8) // {1: ID, 2..4: times}
+	value := strings.Repeat("A", (4*(format.Overhead+empty)+2)/3)
+	return len(m.cookie(value, 0, time.Time{}).String())
+}
+
+// checkSchedule checks that an automatic key schedule, if Config.Keys is
+// one, agrees with the session timings: each period's key must still open
+// a cookie it sealed for as long as the cookie lives, and the schedule
+// must allow at least the clock skew the sessions do.
+func (m *Manager) checkSchedule() error {
+	s, ok := m.cfg.Keys.(*rotation.Schedule)
+	if !ok {
+		return nil
+	}
+	sc := s.Config()
+	if sc.ClockSkew < m.cfg.ClockSkew {
+		return configErr("the key schedule's ClockSkew (%v) is below Config.ClockSkew (%v): raise rotation.ScheduleConfig.ClockSkew to at least %v",
+			sc.ClockSkew, m.cfg.ClockSkew, m.cfg.ClockSkew)
+	}
+	life := m.cookieLife()
+	if covered := time.Duration(sc.Previous) * sc.Period; covered < life {
+		return configErr("the key schedule keeps a key for %v after its period (Previous %d × Period %v), less than a cookie lives (%v, from Config.Lifetime and Config.AbsoluteLifetime): raise rotation.ScheduleConfig.Previous or Period, or lower Config.Lifetime",
+			covered, sc.Previous, sc.Period, life)
+	}
+	return nil
+}
+
+// cookieLife is the longest a cookie stays valid after it is sealed, with
+// the default expiry rule: Lifetime, or AbsoluteLifetime if shorter.
+func (m *Manager) cookieLife() time.Duration {
+	if a := m.cfg.AbsoluteLifetime; a > 0 && a < m.cfg.Lifetime {
+		return a
+	}
+	return m.cfg.Lifetime
+}
+
+// Policy returns the timings of a staged key rotation for sessions of m:
+// propagation as given, MaxLifetime the longest a cookie of m stays valid
+// after it is sealed (Config.Lifetime, or Config.AbsoluteLifetime if
+// shorter), and ClockSkew from the Config. Use it with
+// rotation.Keyring.PromoteAt and RetireAt, so that the rotation and the
+// sessions agree. Sessions whose handlers set a longer rule (IdleFor or
+// ExpiresAt beyond Lifetime) need a Policy with a longer MaxLifetime.
+func (m *Manager) Policy(propagation time.Duration) rotation.Policy {
+	return rotation.Policy{Propagation: propagation, MaxLifetime: m.cookieLife(), ClockSkew: m.cfg.ClockSkew}
+}
+
+// Name returns the name the session cookie is sent under, prefix included.
+func (m *Manager) Name() string { return m.name }
+
+// cookie returns the session cookie with value, Max-Age maxAge (0: none,
+// negative: delete) and the configured attributes.
+func (m *Manager) cookie(value string, maxAge int, expires time.Time) *http.Cookie {
+	return &http.Cookie{
+		Name:        m.name,
+		Value:       value,
+		Path:        m.cfg.Path,
+		Domain:      m.cfg.Domain,
+		MaxAge:      maxAge,
+		Expires:     expires,
+		Secure:      !m.cfg.InsecureHTTP,
+		HttpOnly:    !m.cfg.InsecureScriptAccess,
+		SameSite:    m.cfg.SameSite,
+		Partitioned: m.cfg.Partitioned,
+	}
 }

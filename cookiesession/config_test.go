@@ -1,6 +1,6 @@
 package cookiesession_test
 
-// Tests of config.go and New: the settings New refuses, the defaults it
+// Tests of config.go: the settings New refuses, the defaults it
 // fills in, and how it checks settings against each other (the key
 // schedule, the cookie size).
 

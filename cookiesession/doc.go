@@ -16,9 +16,9 @@
 // In a handler, [FromContext] returns the request's [Session] (outside
 // Handler it returns false, and the nil session's methods return
 // [ErrNoSession]). Its dict-like methods follow Django's (Set, Delete,
-// Has, Keys, Len, Clear, Update, Flush, CycleKey, SetExpiry, ...), and the
-// generic functions [Get], [Pop] and [SetDefault] decode values straight
-// into your types:
+// Has, Keys, Len, Items, Clear, Flush, CycleKey, SetExpiry, ...), and the
+// generic functions [Get] and [Pop] decode values straight into your
+// types:
 //
 //	s, ok := cookiesession.FromContext(r.Context())
 //	if !ok { ... } // the route is not wrapped by Handler
@@ -33,9 +33,16 @@
 // [AddFlash] and [Flashes] carry typed messages across a redirect.
 //
 // Serverless and edge handlers, which have no http.ResponseWriter, use the
-// same logic through the header-level API: [Manager.Load] takes Cookie
-// header values (or API Gateway's cookies list) and [Manager.Commit]
-// returns the Set-Cookie, Vary and Cache-Control fields to send.
+// same logic without the middleware: [Manager.Load] takes Cookie header
+// values (or API Gateway's cookies list), and [Manager.Commit] adds the
+// Set-Cookie, Vary and Cache-Control fields to the response header you
+// pass, as the middleware does:
+//
+//	s := sessions.Load(ctx, event.Cookies...)
+//	... // use s
+//	h := http.Header{}
+//	if err := sessions.Commit(s, status, h); err != nil { ... } // not saved: log it
+//	resp.Cookies = h.Values("Set-Cookie")
 //
 // # Defaults
 //
@@ -61,7 +68,7 @@
 //   - By default, as in Django, only saves restart the idle window.
 //     Config.RenewAfter makes requests count as activity too, re-sealing a
 //     session at most once per RenewAfter (so the cookie is not rewritten
-//     on every response); Config.SaveEveryRequest re-seals on every
+//     on every response); a RenewAfter of one nanosecond re-seals on every
 //     request, as Django's SESSION_SAVE_EVERY_REQUEST does.
 //   - A session is valid while now < deadline + Config.ClockSkew, at
 //     nanosecond resolution, as Django keeps one while expire_date > now.
@@ -78,12 +85,13 @@
 // The whole session (data, ID, subject, times, custom expiry) is encrypted
 // and authenticated with XChaCha20-Poly1305; only the format version, the
 // key ID and the nonce are visible, and every byte is authenticated. The
-// cookie name and Config.Purpose are bound as additional data, so a value
-// cannot be moved to another cookie or application. A cookie that is
+// cookie name is bound as additional data, so a value cannot be moved to
+// another cookie; applications sharing a cookie name are kept apart by
+// their keys (crypto.Key.Derive gives one per application). A cookie that is
 // malformed, forged, sealed by an unknown key, expired or revoked gives a
-// fresh empty session, never an error page; the reason goes to
-// Config.OnError and Config.Logger (or slog.Default()) and never to the
-// client. The response deletes only a cookie that is dead everywhere: one
+// fresh empty session, never an error page; [Session.Err] gives the
+// reason, which also goes to Config.Logger (slog.Default() by default,
+// rate-limited) and never to the client. The response deletes only a cookie that is dead everywhere: one
 // sealed by a key this instance lacks, or saved ahead of its clock, may be
 // valid on another instance and is left alone. Nothing but plain data is
 // ever decoded, and only after authentication, with strict limits: a
@@ -119,7 +127,8 @@
 // cookie sealed under a key that is no longer primary still opens, and the
 // response re-seals it under the primary with its times unchanged: active
 // users move to the new key without noticing, and the old key can be
-// retired once rotation.Keyring.SafeToRetire says so.
+// retired at the time rotation.Keyring.RetireAt gives for
+// [Manager.Policy].
 //
 // # Wire format
 //

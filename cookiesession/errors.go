@@ -1,8 +1,12 @@
 package cookiesession
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/crumbhq/crumb/crypto"
 )
@@ -77,3 +81,79 @@ func (e *TooLargeError) Error() string {
 
 // Is reports whether target is ErrTooLarge.
 func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
+
+// What a report is about.
+type reportKind uint8
+
+const (
+	rejected  reportKind = iota // an incoming cookie that did not become a session
+	notOpened                   // the keys were missing, or the Revoker could not check: not the cookie's fault
+	notSaved                    // a session that should have been saved was not
+	lateUse                     // the session was used after the response headers went out
+)
+
+// report logs err to Config.Logger: see its documentation. It runs with no
+// lock of crumb's held.
+func (m *Manager) report(ctx context.Context, err error, kind reportKind) {
+	logger := m.cfg.Logger
+	name := slog.String("cookie", m.name)
+	switch kind {
+	case notOpened:
+		// Every request fails alike until the keys or the store are back:
+		// each is logged at Debug, and at Error once a minute.
+		logger.LogAttrs(ctx, slog.LevelDebug, "crumb: session cookie not opened", name, slog.Any("error", err))
+		if count, ok := m.failLimit.allow(m.now()); ok {
+			logger.LogAttrs(ctx, slog.LevelError, "crumb: session cookies not opened", name,
+				slog.Uint64("count", count), slog.String("last_error", err.Error()))
+		}
+		return
+	case notSaved:
+		logger.LogAttrs(ctx, slog.LevelError, "crumb: session not saved", name, slog.Any("error", err))
+		return
+	case lateUse:
+		logger.LogAttrs(ctx, slog.LevelError, "crumb: session used after the response headers were written", name, slog.Any("error", err))
+		return
+	}
+	reason := rejectionReason(err)
+	logger.LogAttrs(ctx, slog.LevelDebug, "crumb: session cookie rejected", name, slog.String("reason", reason), slog.Any("error", err))
+	if count, ok := m.logLimit.allow(m.now()); ok {
+		logger.LogAttrs(ctx, slog.LevelWarn, "crumb: session cookies rejected", name,
+			slog.Uint64("count", count), slog.String("last_reason", reason))
+	}
+}
+
+// rejectionReason names the class of a rejection, for logs.
+func rejectionReason(err error) string {
+	switch {
+	case errors.Is(err, ErrExpired):
+		return "expired"
+	case errors.Is(err, ErrRevoked):
+		return "revoked"
+	}
+	return crypto.ReasonOf(err).String()
+}
+
+// logInterval is the least time between two log lines about rejected
+// cookies.
+const logInterval = time.Minute
+
+// logLimiter counts events and lets a summary through at most once per
+// logInterval. It is safe for concurrent use.
+type logLimiter struct {
+	mu    sync.Mutex
+	next  time.Time // when the next summary may be logged
+	count uint64    // events since the last summary, this one included
+}
+
+// allow counts an event at now and reports whether a summary may be
+// logged, and of how many events.
+func (l *logLimiter) allow(now time.Time) (count uint64, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.count++
+	if now.Before(l.next) {
+		return 0, false
+	}
+	count, l.count, l.next = l.count, 0, now.Add(logInterval)
+	return count, true
+}

@@ -46,8 +46,8 @@ var (
 	BrowserClose = Expiry{kind: expBrowserClose}
 )
 
-// IdleFor ends the session d after its last save; with Config.RenewAfter
-// or Config.SaveEveryRequest, after d without a request. A d of zero or
+// IdleFor ends the session d after its last save; with Config.RenewAfter,
+// after d without a request. A d of zero or
 // less expires the session at once: the response deletes the cookie.
 func IdleFor(d time.Duration) Expiry {
 	return Expiry{kind: expIdle, value: int64(d)}

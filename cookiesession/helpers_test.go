@@ -5,6 +5,7 @@ package cookiesession_test
 // hand-made CBOR.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -856,17 +857,24 @@ func basePayload() []kv {
 }
 
 // withField returns basePayload with field key replaced by v (or removed, for nil
-// v), or added if absent.
+// v), or inserted in key order if absent, so that the payload differs from
+// a valid one in that field alone.
 func withField(key uint64, v []byte) []kv {
 	kvs := basePayload()
+	k := cborUint(key)
 	for i, kv := range kvs {
-		if string(kv.k) == string(cborUint(key)) {
-			if v == nil {
-				return slices.Delete(kvs, i, i+1)
-			}
+		switch c := bytes.Compare(kv.k, k); {
+		case c == 0 && v == nil:
+			return slices.Delete(kvs, i, i+1)
+		case c == 0:
 			kvs[i].v = v
 			return kvs
+		case c > 0 && v != nil:
+			return slices.Insert(kvs, i, field(key, v))
 		}
+	}
+	if v == nil {
+		return kvs
 	}
 	return append(kvs, field(key, v))
 }

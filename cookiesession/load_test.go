@@ -1,8 +1,9 @@
 package cookiesession_test
 
-// Tests of manager.go: Load and how a cookie is opened (parsing the
-// request's cookies, lazy opening, rejections and their reasons, key
-// rotation seen from a request) and how rejections are logged. Cases
+// Tests of load.go: Load and how a cookie is opened (parsing the request's
+// cookies, lazy opening, rejections and their reasons, key rotation seen
+// from a request), and of the reporting in errors.go: how rejections and
+// failures are logged. Cases
 // ported from Django name the Django test they come from.
 
 import (

@@ -259,7 +259,7 @@ func (w *walker) walk(v reflect.Value, depth, hops int) error {
 	case reflect.Struct:
 		fields := encodedFields(t)
 		if len(fields) == 0 && t.NumField() > 0 {
-			return fmt.Errorf("%w: %v has no exported fields: it would be stored as an empty map and lose its contents", ErrEncode, t)
+			return fmt.Errorf("%w: %v has no field the encoder writes (each is unexported, skipped or hidden by another of its name): it would be stored as an empty map and lose its contents", ErrEncode, t)
 		}
 		if depth >= valueNesting {
 			return errTooDeep

@@ -84,6 +84,10 @@ func TestSetRefusesUnstorable(t *testing.T) {
 		{"big.Int by value", *big.NewInt(5)},
 		{"struct with no exported fields", private{1, 2}},
 		{"struct with every field skipped", allSkipped{A: 1, b: 2}},
+		{"struct whose fields all hide each other", struct {
+			ShapeA
+			ShapeD
+		}{ShapeA{1}, ShapeD{2}}},
 		{"struct whose only field is json:\"-\"", struct {
 			A int `json:"-"`
 		}{1}},
@@ -751,6 +755,8 @@ func TestPayloadHostile(t *testing.T) {
 		{"browser-close expiry with a value", cborMap(withField(5, cborArray(cborUint(1), cborUint(5)))...)},
 		{"expiry with three elements", cborMap(withField(5, cborArray(cborUint(2), cborUint(60), cborUint(0)))...)},
 		{"expiry not an array", cborMap(withField(5, cborUint(2))...)},
+		{"expiry kind as text", cborMap(withField(5, cborArray(cborText("2"), cborUint(60)))...)},
+		{"expiry value negative", cborMap(withField(5, cborArray(cborUint(2), []byte{0x20}))...)},
 		{"huge declared array", cborMap(withField(9, []byte{0x9b, 0x00, 0x00, 0x42, 0xfa, 0x42, 0xfa, 0x42, 0xfa})...)},
 		{"huge declared map", cborMap(withField(7, []byte{0xbb, 0x00, 0x00, 0x42, 0xfa, 0x42, 0xfa, 0x42, 0xfa})...)},
 		{"ill-formed two-byte simple value", cborMap(withField(7, dataWith([]byte{0xf8, 0x10}))...)},
@@ -996,4 +1002,152 @@ func TestPayloadInvalidSubject(t *testing.T) {
 	if s.Modified() {
 		t.Error("a refused SetSubject marked the session modified")
 	}
+}
+
+// Struct shapes for TestStorableFieldsMatchTheEncoder: each field of type
+// any is a place a value may sit, which the encoder writes or not by the
+// Go rules for promoted fields that it shares with encoding/json.
+type (
+	ShapeA struct{ X any }
+	ShapeD struct{ X any }
+	ShapeT struct {
+		Y any `cbor:"X"`
+	}
+	ShapeJ struct {
+		Y any `json:"X"`
+	}
+	ShapeDeep struct{ ShapeA }
+)
+
+// TestStorableFieldsMatchTheEncoder checks, field by field, that Set
+// inspects exactly the fields the CBOR encoder writes: a value that Set
+// must refuse (a struct whose fields are all unexported, which would be
+// stored as an empty map) is refused where the encoder would write it, and
+// accepted where the encoder leaves the field out (shadowed, ambiguous,
+// skipped, or behind a nil embedded pointer). A field Set skipped but the
+// encoder wrote would store data that never comes back; the reverse would
+// refuse a value that is never stored.
+func TestStorableFieldsMatchTheEncoder(t *testing.T) {
+	t.Parallel()
+	type unexported struct{ a int }
+	poison := unexported{1}
+	const marker = "crumb-field-marker"
+
+	shapes := []struct {
+		name  string
+		value any // a pointer to a zero struct
+	}{
+		{"plain", &struct{ X, Y any }{}},
+		{"shallower field hides a promoted one", &struct {
+			ShapeA
+			X any
+		}{}},
+		{"two promoted fields at one depth hide each other", &struct {
+			ShapeA
+			ShapeD
+			C any
+		}{}},
+		{"a tagged field beats an untagged one at its depth", &struct {
+			ShapeA
+			ShapeT
+		}{}},
+		{"a json tag counts as a tag", &struct {
+			ShapeA
+			ShapeJ
+		}{}},
+		{"two tagged fields at one depth hide each other", &struct {
+			ShapeT
+			ShapeJ
+			C any
+		}{}},
+		{"depth beats a tag", &struct {
+			ShapeDeep
+			ShapeT
+		}{}},
+		{"cbor tag over json tag", &struct {
+			A any `cbor:"a" json:"b"`
+			B any `json:"a"`
+			C any
+		}{}},
+		{"skipped by cbor:\"-\" and json:\"-\"", &struct {
+			A any `cbor:"-"`
+			B any `json:"-"`
+			C any
+		}{}},
+		{"keyasint and text keys do not collide", &struct {
+			A any `cbor:"1,keyasint"`
+			B any `cbor:"1"`
+		}{}},
+		{"keyasint keys 1 and 01 collide", &struct {
+			A any `cbor:"1,keyasint"`
+			B any `cbor:"01,keyasint"`
+			C any
+		}{}},
+		{"embedded pointer", &struct {
+			*ShapeA
+			Y any
+		}{ShapeA: &ShapeA{}}},
+		{"nil embedded pointer", &struct {
+			*ShapeA
+			Y any
+		}{}},
+		{"embedded with a name is a field", &struct {
+			ShapeA `cbor:"a"`
+			X      any
+		}{ShapeA{}, nil}},
+		{"the same type promoted twice at one depth", &struct {
+			ShapeDeep
+			ShapeA2 struct{ ShapeA }
+		}{}},
+	}
+	h := newManager(t, cookiesession.Config{})
+	for _, sh := range shapes {
+		t.Run(sh.name, func(t *testing.T) {
+			leaves := anyFields(reflect.ValueOf(sh.value).Elem(), nil)
+			if len(leaves) == 0 {
+				t.Fatal("shape has no field of type any")
+			}
+			for _, path := range leaves {
+				set := func(v any) {
+					f := reflect.ValueOf(sh.value).Elem().FieldByIndex(path)
+					if v == nil {
+						f.SetZero()
+					} else {
+						f.Set(reflect.ValueOf(v))
+					}
+				}
+				set(marker)
+				enc, err := cbor.Marshal(sh.value)
+				if err != nil {
+					t.Fatal(err)
+				}
+				written := bytes.Contains(enc, []byte(marker))
+				set(poison)
+				err = h.load().Set("v", sh.value)
+				set(nil)
+				if refused := errors.Is(err, cookiesession.ErrEncode); refused != written {
+					t.Errorf("field %v: encoder writes it: %v; Set refuses a value there: %v (%v)", path, written, refused, err)
+				}
+			}
+		})
+	}
+}
+
+// anyFields returns the index paths of the fields of type any in the
+// struct v, through embedded structs and non-nil embedded pointers.
+func anyFields(v reflect.Value, prefix []int) [][]int {
+	var paths [][]int
+	for i := range v.NumField() {
+		f, fv := v.Type().Field(i), v.Field(i)
+		path := append(slices.Clone(prefix), i)
+		switch {
+		case f.Type.Kind() == reflect.Interface:
+			paths = append(paths, path)
+		case f.Type.Kind() == reflect.Struct:
+			paths = append(paths, anyFields(fv, path)...)
+		case f.Type.Kind() == reflect.Pointer && !fv.IsNil():
+			paths = append(paths, anyFields(fv.Elem(), path)...)
+		}
+	}
+	return paths
 }

@@ -135,3 +135,22 @@ func (d *DenyList) Prune(now time.Time) {
 		}
 	}
 }
+
+// revokeUntil returns how long a deny entry for a session with expiry e,
+// issued at issuedAt, revoked at now, must last: until no copy of it can be
+// accepted. See [Revoker].
+func (m *Manager) revokeUntil(e Expiry, issuedAt, now int64) int64 {
+	w := m.lifetime
+	switch e.kind {
+	case expIdle:
+		w = max(w, e.value)
+	case expAbsolute:
+		w = max(w, subSat(e.value, now))
+	}
+	skew2 := addSat(m.skew, m.skew)
+	until := addSat(addSat(now, w), skew2)
+	if m.absolute > 0 {
+		until = min(until, addSat(addSat(issuedAt, m.absolute), skew2))
+	}
+	return until
+}

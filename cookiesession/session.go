@@ -17,14 +17,14 @@ import (
 
 // A Session is one request's view of a user's session: Django's
 // request.session for Go. Get one from [FromContext] inside [Manager.Handler],
-// or from [Manager.Load] and [Manager.LoadRequest].
+// or from [Manager.Load] in code that serves requests without it.
 //
 // The incoming cookie is opened lazily, by the first method that needs the
 // data: a request that never touches its session costs no decryption.
 // Every data method marks the session accessed (the response then varies
 // on Cookie); methods that change it mark it modified (the response then
 // carries a new cookie). Values are stored as CBOR: read them back with
-// [Get], [Pop] and [SetDefault], typed by the caller, with no registration.
+// [Get] and [Pop], typed by the caller, with no registration.
 //
 // A Session is safe for concurrent use by the goroutines of one request.
 // The methods of a nil *Session, which FromContext returns outside

@@ -22,7 +22,7 @@ var sampleSecret = func() []byte {
 
 // cookieContext is the context the session layer binds for a cookie named
 // __Host-session with no application purpose.
-var cookieContext = format.AdditionalData("crumb/v1/cookiesession", "__Host-session", "")
+var cookieContext = format.AdditionalData("crumb/v1/cookiesession", "__Host-session")
 
 func mustHex(t testing.TB, s string) []byte {
 	t.Helper()

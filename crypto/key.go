@@ -117,16 +117,9 @@ func newKey(secret []byte) (*Key, error) {
 	m := new(keyMaterial)
 	copy(m.secret[:], secret)
 	k := &Key{material: func() *keyMaterial { return m }}
-	id, err := hkdf.Key(sha256.New, secret, nil, labelKeyID, format.KeyIDSize)
-	if err != nil {
-		return nil, err
-	}
-	copy(k.id[:], id)
-	ak, err := hkdf.Key(sha256.New, secret, nil, labelAEAD, aead.KeySize)
-	if err != nil {
-		return nil, err
-	}
-	m.aead, err = aead.New(ak)
+	copy(k.id[:], derive(secret, labelKeyID, format.KeyIDSize))
+	var err error
+	m.aead, err = aead.New(derive(secret, labelAEAD, aead.KeySize))
 	if err != nil {
 		// FIPS 140-only mode refuses XChaCha20-Poly1305.
 		return nil, fmt.Errorf("crumb: XChaCha20-Poly1305 unavailable: %v", err)
@@ -246,11 +239,19 @@ func (k *Key) Derive(purpose string) (*Key, error) {
 	if purpose == "" {
 		return nil, fmt.Errorf("%w: empty derivation purpose", ErrKey)
 	}
-	sub, err := hkdf.Key(sha256.New, k.material().secret[:], nil, labelDerive+purpose, KeySize)
+	return newKey(derive(k.material().secret[:], labelDerive+purpose, KeySize))
+}
+
+// derive returns n bytes of HKDF-SHA256 of secret with no salt and info
+// label (docs/FORMAT.md, "Derivations").
+func derive(secret []byte, label string, n int) []byte {
+	b, err := hkdf.Key(sha256.New, secret, nil, label, n)
 	if err != nil {
-		return nil, err
+		// hkdf.Key fails only for n > 255×32, or, in FIPS 140-only mode,
+		// for a secret shorter than 14 bytes: never for crumb's sizes.
+		panic("crumb: HKDF-SHA256: " + err.Error())
 	}
-	return newKey(sub)
+	return b
 }
 
 // Equal reports whether k and other hold the same secret, in constant time.

@@ -463,3 +463,14 @@ func TestNewKeyAcceptsRandom(t *testing.T) {
 		}
 	}
 }
+
+// TestNewKeyUncheckedLength: the test hook refuses material that is not 32
+// bytes, as NewKey does, instead of padding or truncating it.
+func TestNewKeyUncheckedLength(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 31, 33} {
+		if _, err := crypto.NewKeyUnchecked(make([]byte, n)); !errors.Is(err, crypto.ErrKey) {
+			t.Errorf("%d bytes: got %v, want ErrKey", n, err)
+		}
+	}
+}

@@ -71,10 +71,10 @@ var vectorInputs = []struct {
 	fields    []string
 	plaintext []byte
 }{
-	{"empty plaintext, cookie context", []string{"crumb/v1/cookiesession", "__Host-session", ""}, nil},
+	{"empty plaintext, cookie context", []string{"crumb/v1/cookiesession", "__Host-session"}, nil},
 	{"short ASCII plaintext, one-field context", []string{"crumb/test"}, []byte("crumb: stateless sessions")},
-	{"short ASCII plaintext, cookie context", []string{"crumb/v1/cookiesession", "__Host-session", ""}, []byte("hello, world")},
-	{"1000-byte plaintext, cookie context", []string{"crumb/v1/cookiesession", "__Host-session", ""}, pattern(1000)},
+	{"short ASCII plaintext, cookie context", []string{"crumb/v1/cookiesession", "__Host-session"}, []byte("hello, world")},
+	{"1000-byte plaintext, cookie context", []string{"crumb/v1/cookiesession", "__Host-session"}, pattern(1000)},
 	{"three fields, non-ASCII and a 130-byte field (2-byte length)", []string{"crumb/test", "tenant é", strings.Repeat("x", 130)}, []byte("context lengths are uvarints")},
 	{"empty context", nil, []byte("additional data is the header alone")},
 }

@@ -2,7 +2,7 @@
 // which have no net/http server: only request and response headers. It
 // uses crumb's header-level API, [cookiesession.Manager.Load] (Cookie
 // headers in) and [cookiesession.Manager.Commit] (Set-Cookie, Vary and
-// Cache-Control out), around a tiny application:
+// Cache-Control added to the response headers), around a tiny application:
 //
 //	GET  /count   counts requests in the session: {"count":1}, {"count":2}, ...
 //	POST /logout  ends the session: the response deletes the cookie

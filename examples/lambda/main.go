@@ -12,9 +12,9 @@
 //
 // A Lambda handler has no http.ResponseWriter, so it uses crumb's
 // header-level API: [cookiesession.Manager.Load] reads the event's cookies
-// list, and [cookiesession.Manager.Commit] returns the Set-Cookie values for
-// the response's cookies list, with the Vary and Cache-Control fields that
-// keep a shared cache from storing them.
+// list, and [cookiesession.Manager.Commit] adds the Set-Cookie fields (for
+// the response's cookies list) to a header, with the Vary and Cache-Control
+// fields that keep a shared cache from storing them.
 //
 // Build it for the provided.al2023 runtime:
 //

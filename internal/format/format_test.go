@@ -178,6 +178,9 @@ func TestEncodeParseRoundTrip(t *testing.T) {
 		if format.Encode(v.Sealed) != s {
 			t.Fatalf("Encode(Parse(s)) != s for len %d", len(s))
 		}
+		if got := format.AppendEncode([]byte("p:"), sealed); string(got) != "p:"+s {
+			t.Fatalf("AppendEncode(%d bytes) is not the prefix followed by Encode", len(sealed))
+		}
 		pt, err := k.Open(nil, v.Sealed, cookieAD)
 		if err != nil || !bytes.Equal(pt, pattern(n)) {
 			t.Fatalf("Open(%d bytes) = %v", n, err)

@@ -1,0 +1,142 @@
+package cookiesession
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/crumbhq/crumb/crypto"
+	"github.com/crumbhq/crumb/internal/format"
+	"github.com/crumbhq/crumb/rotation"
+)
+
+// Load returns the session carried by the given Cookie header values, for
+// code that serves requests without [Manager.Handler]: serverless and edge
+// handlers, or a net/http handler that manages its session itself (pass
+// r.Header["Cookie"]...). Pass every Cookie header (HTTP/2 may split
+// them), or the "name=value" strings of API Gateway's and Lambda function
+// URLs' cookies list: both parse alike. Pair it with [Manager.Commit].
+//
+// Nothing is decrypted yet: the cookie is opened on the session's first
+// use. A cookie that is missing, malformed, forged, expired or revoked
+// gives an empty session, and [Session.Err] says why. Load never fails.
+func (m *Manager) Load(ctx context.Context, cookieHeaders ...string) *Session {
+	r := &http.Request{Header: http.Header{"Cookie": cookieHeaders}}
+	return m.newSession(ctx, r.CookiesNamed(m.name))
+}
+
+func (m *Manager) newSession(ctx context.Context, cookies []*http.Cookie) *Session {
+	st := &state{m: m, ctx: ctx, ring: m.cfg.Keys.At(m.now())}
+	st.carried = len(cookies) > 0
+	for _, c := range cookies[:min(len(cookies), maxCandidates)] {
+		st.candidates = append(st.candidates, c.Value)
+		if plausible(c.Value) {
+			st.plausible = true
+		}
+	}
+	return wrap(st)
+}
+
+// plausible reports, without cryptography, whether v can be a session
+// cookie: a single-chunk crumb value of sensible length.
+func plausible(v string) bool {
+	if len(v) > format.MaxChunkLen {
+		return false
+	}
+	h, ok := format.PeekHeader(v)
+	return ok && h.Chunks == 1
+}
+
+// errFuture rejects a cookie saved later than this instance's clock allows:
+// it is authentic, and may be valid on an instance whose clock is ahead.
+var errFuture = crypto.Invalid(crypto.ReasonPayload)
+
+// open turns one cookie value into a session payload, checking, in order:
+// length and encoding, key ID, authentication, payload, deadline,
+// NotBefore and the Revoker. It returns the payload and whether the key
+// that opened it is not the primary. It runs no lock of crumb's: the
+// Revoker may take its time.
+func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string, now int64) (*payload, bool, error) {
+	if len(value) > format.MaxChunkLen {
+		return nil, false, crypto.Invalid(crypto.ReasonMalformed)
+	}
+	v, ok := format.Parse(value) // length, alphabet, header, canonical base64: once
+	if !ok || v.Header.Chunks != 1 {
+		return nil, false, crypto.Invalid(crypto.ReasonMalformed)
+	}
+	if ring == nil {
+		return nil, false, errNoKeyring
+	}
+	pt, opened, err := ring.Open(v.Sealed[format.HeaderSize+format.NonceSize:format.HeaderSize+format.NonceSize], v.Sealed, m.ad)
+	if err != nil {
+		return nil, false, err
+	}
+	p, err := decodePayload(pt)
+	if err != nil {
+		return nil, false, err
+	}
+	e := Expiry{}
+	if p.Expiry != nil {
+		e, _ = p.Expiry.expiry()
+	}
+	// The sealed deadline binds; the current configuration may only
+	// shorten it (a lowered Lifetime or a new AbsoluteLifetime applies to
+	// live sessions at once).
+	p.Deadline = min(p.Deadline, m.deadline(e, p.IssuedAt, p.SavedAt))
+	switch {
+	case now >= addSat(p.Deadline, m.skew):
+		return nil, false, ErrExpired
+	case p.SavedAt > addSat(now, m.skew):
+		return nil, false, errFuture
+	case p.IssuedAt < m.notBefore:
+		return nil, false, fmt.Errorf("%w: issued before Config.NotBefore", ErrRevoked)
+	}
+	if m.cfg.Revoker != nil {
+		if err := m.cfg.Revoker.Check(ctx, p.info()); err != nil {
+			if errors.Is(err, ErrRevoked) {
+				return nil, false, err
+			}
+			return nil, false, &checkError{err}
+		}
+	}
+	return p, opened.Reseal, nil
+}
+
+// mayLiveElsewhere reports whether a cookie rejected with err may still be
+// valid on another instance (one holding a key this one lacks, or whose
+// clock is ahead), so that the response must leave it alone. Tampered,
+// malformed, expired and revoked cookies are dead everywhere.
+func mayLiveElsewhere(err error) bool {
+	var ce *checkError
+	return crypto.ReasonOf(err) == crypto.ReasonUnknownKey || err == errFuture || errors.Is(err, errNoKeyring) || errors.As(err, &ce)
+}
+
+// checkError is a Revoker.Check failure other than a revocation (a store
+// that is down or slow): the session is not used for this request, and
+// its cookie is kept.
+type checkError struct{ err error }
+
+func (e *checkError) Error() string {
+	return "cookiesession: Revoker.Check failed; the session is not used for this request: " + e.err.Error()
+}
+
+func (e *checkError) Unwrap() error { return e.err }
+
+func (p *payload) info() Info {
+	return Info{
+		ID:       encodeID(p.ID),
+		Subject:  p.Subject,
+		IssuedAt: time.Unix(0, p.IssuedAt),
+		SavedAt:  time.Unix(0, p.SavedAt),
+		Expires:  time.Unix(0, p.Deadline),
+	}
+}
+
+func newID() []byte {
+	id := make([]byte, idLen)
+	rand.Read(id) // never fails: Go crashes the program instead
+	return id
+}
