@@ -7,9 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
-	"github.com/crumbhq/crumb/crypto"
 	"github.com/crumbhq/crumb/internal/format"
 	"github.com/crumbhq/crumb/rotation"
 )
@@ -98,7 +96,7 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 	// here, it was saved ahead of this clock, or the Revoker could not
 	// check it) is left alone, unless the handler ended the session.
 	if st.carried && st.empty() && (!st.keep || st.flushed) {
-		m.deleteCookie(h)
+		m.deleteCookies(st, h, 0)
 		st.varied = true
 		return nil
 	}
@@ -108,25 +106,15 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 	}
 	due := st.fromCookie && m.renews && now-st.savedAt >= m.renewAfter
 	if st.empty() || !(st.modified || st.reseal || due) || status >= 500 {
+		m.deleteOrphans(st, h)
 		return nil
 	}
-	// A re-seal that only moves the session to the primary key keeps its
-	// times; anything else is a save. A session issued by an instance
-	// whose clock is ahead of this one (within ClockSkew) is saved at its
-	// issue time at the earliest, so that issued <= saved always holds.
-	issuedAt, savedAt, deadline := st.issuedAt, st.savedAt, st.deadline
-	if st.id == nil {
-		issuedAt = now
-	}
-	if st.modified || due || !st.fromCookie {
-		savedAt = max(now, issuedAt)
-		deadline = m.deadline(st.expiry, issuedAt, savedAt)
-	}
+	issuedAt, savedAt, deadline := st.times(now, st.modified || due || !st.fromCookie)
 	if deadline <= now {
 		// Expired by its own rule (a past ExpiresAt, IdleFor of zero or
 		// less): never seal a dead session.
 		if st.carried {
-			m.deleteCookie(h)
+			m.deleteCookies(st, h, 0)
 			st.varied = true
 		}
 		return nil
@@ -135,10 +123,7 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 	if id == nil {
 		id = newID()
 	}
-	p := payload{
-		ID: id, IssuedAt: issuedAt, SavedAt: savedAt, Deadline: deadline,
-		Expiry: st.expiry.wire(), Subject: st.subject, Data: st.data, Value: st.value, Flashes: st.flashes, Ext: st.ext,
-	}
+	p := st.payload(id, issuedAt, savedAt, deadline)
 	gen := st.gen
 	if rev := m.cfg.Revoker; st.fromCookie && rev != nil {
 		// Do not write back a session that a concurrent request (a logout
@@ -152,7 +137,7 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 		st.mu.Lock()
 		switch {
 		case errors.Is(err, ErrRevoked):
-			m.deleteCookie(h)
+			m.deleteCookies(st, h, 0)
 			st.varied = true
 			return fmt.Errorf("%w: revoked during the request: %v", ErrRevoked, err)
 		case err != nil:
@@ -161,7 +146,7 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 			return fmt.Errorf("cookiesession: session not saved: %w", &checkError{err})
 		}
 	}
-	c, err := m.seal(st.ring, st.expiry, &p, now)
+	lines, err := m.seal(st.ring, st.expiry, &p, now)
 	if err != nil {
 		return err
 	}
@@ -169,58 +154,68 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 		// The session as sealed is what this request sees from now on.
 		st.id, st.issuedAt, st.savedAt, st.deadline = id, issuedAt, savedAt, deadline
 	}
-	h.setCookie(c)
+	for _, line := range lines {
+		h.setCookie(line)
+	}
+	m.deleteCookies(st, h, len(lines))
 	h.vary()
 	h.noStore()
 	st.varied = true
 	return nil
 }
 
-// seal encodes and seals p and returns the Set-Cookie value.
-func (m *Manager) seal(ring *rotation.Keyring, e Expiry, p *payload, now int64) (string, error) {
-	pt := appendPayload(nil, p)
-	// A payload that cannot fit one cookie is refused before sealing.
-	if crypto.Overhead+len(pt) > format.MaxChunkLen/4*3 {
-		return "", &TooLargeError{Size: len(m.name) + 1 + (4*(crypto.Overhead+len(pt))+2)/3, Limit: MaxCookieSize}
+// times returns the times the session carries if it is sealed at now: a
+// save starts its idle window again, a re-seal that only moves it to the
+// primary key keeps them. A session issued by an instance whose clock is
+// ahead of this one (within ClockSkew) is saved at its issue time at the
+// earliest, so that issued <= saved always holds. Called with st.mu held.
+func (st *state) times(now int64, save bool) (issuedAt, savedAt, deadline int64) {
+	issuedAt, savedAt, deadline = st.issuedAt, st.savedAt, st.deadline
+	if st.id == nil {
+		issuedAt = now
 	}
-	if ring == nil {
-		return "", errNoKeyring
+	if save {
+		savedAt = max(now, issuedAt)
+		deadline = st.m.deadline(st.expiry, issuedAt, savedAt)
 	}
-	sealed, err := ring.Seal(nil, pt, m.ad)
-	if err != nil {
-		return "", err
-	}
-	value := format.Encode(sealed)
-	var c *http.Cookie
-	if m.browserSession(e) {
-		c = m.cookie(value, 0, time.Time{})
-	} else {
-		// Max-Age, in whole seconds, never points past the sealed deadline
-		// by a second or more, nor past what browsers honour.
-		sec := now / int64(time.Second)
-		age := int(min(max((p.Deadline-now)/int64(time.Second), 1), maxMaxAge))
-		c = m.cookie(value, age, time.Unix(sec+int64(age), 0))
-	}
-	if err := c.Valid(); err != nil {
-		return "", fmt.Errorf("cookiesession: refusing to send an invalid cookie: %v", err)
-	}
-	line := c.String()
-	if n := len(c.Name) + len(c.Value); n > MaxCookieSize {
-		return "", &TooLargeError{Size: n, Limit: MaxCookieSize}
-	}
-	if len(line) > m.cfg.MaxCookieSize {
-		return "", &TooLargeError{Size: len(line), Limit: m.cfg.MaxCookieSize}
-	}
-	return line, nil
+	return issuedAt, savedAt, deadline
 }
 
-// deleteCookie adds the deletion of the session cookie to h: an empty value,
-// Max-Age=0 and an Expires in 1970, with the cookie's own Path, Domain,
-// Secure, HttpOnly, SameSite and Partitioned, so the browser matches it.
-func (m *Manager) deleteCookie(h headerWriter) {
-	h.setCookie(m.cookie("", -1, time.Unix(0, 0)).String())
-	h.vary()
-	h.noStore()
+// payload returns the payload that seals the session with the given ID
+// and times. Called with st.mu held.
+func (st *state) payload(id []byte, issuedAt, savedAt, deadline int64) payload {
+	return payload{
+		ID: id, IssuedAt: issuedAt, SavedAt: savedAt, Deadline: deadline,
+		Expiry: st.expiry.wire(), Subject: st.subject, Data: st.data, Value: st.value, Flashes: st.flashes, Ext: st.ext,
+	}
+}
+
+// seal encodes and seals p and returns its Set-Cookie lines, one per
+// cookie: the session cookie, then its chunks.
+func (m *Manager) seal(ring *rotation.Keyring, e Expiry, p *payload, now int64) ([]string, error) {
+	pt := appendPayload(nil, p)
+	f, err := m.frameFor(textLen(len(pt)), e, p.Deadline, now)
+	if err != nil {
+		return nil, withParts(err, p)
+	}
+	if ring == nil {
+		return nil, errNoKeyring
+	}
+	sealed, err := format.SealChunks(ring.Primary(), nil, len(f.lines), pt, m.ad)
+	if err != nil {
+		return nil, err
+	}
+	text := format.Encode(sealed)
+	lines := make([]string, len(f.lines))
+	for i, n := range f.values {
+		c := m.cookie(i, text[:n], f.maxAge, f.expires)
+		text = text[n:]
+		if err := c.Valid(); err != nil {
+			return nil, fmt.Errorf("cookiesession: refusing to send an invalid cookie: %v", err)
+		}
+		lines[i] = c.String()
+	}
+	return lines, nil
 }
 
 // hasToken reports whether a comma-separated header field holds token,

@@ -6,9 +6,6 @@ package cookiesession_test
 // Django test they come from.
 
 import (
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -18,7 +15,6 @@ import (
 	"time"
 
 	"github.com/crumbhq/crumb/cookiesession"
-	"github.com/crumbhq/crumb/crypto"
 	"github.com/crumbhq/crumb/rotation"
 )
 
@@ -266,103 +262,6 @@ func TestDefaultCookie(t *testing.T) {
 	wantVary(t, resp.Header, true)
 	if got := resp.Header.Get("Cache-Control"); got != "no-store" {
 		t.Errorf("Cache-Control = %q, want no-store", got)
-	}
-}
-
-// randomText returns n characters that do not compress.
-func randomText(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)[:n]
-}
-
-// OversizeRefused, where crumb goes beyond Django: a session whose cookie would exceed the limit
-// is not sent; the error is typed, and the browser's previous cookie is
-// left alone (it still opens to the previous data).
-func TestOversizeRefused(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name  string
-		limit int // Config.MaxCookieSize; 0 for the default 4096
-		size  int // bytes of data added
-	}{
-		{"default limit", 0, 4000},
-		{"far over", 0, 40000},
-		{"configured limit", 512, 600},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			h := newManager(t, cookiesession.Config{MaxCookieSize: tc.limit})
-			limit := tc.limit
-			if limit == 0 {
-				limit = cookiesession.MaxCookieSize
-			}
-			old := h.seed(map[string]any{"foo": "bar"})
-
-			// A value too large for any cookie is refused at once.
-			if tc.size > crypto.MaxPlaintext {
-				s := h.load(old)
-				if err := s.Set("big", randomText(tc.size)); !errors.Is(err, cookiesession.ErrTooLarge) || s.Has("big") {
-					t.Errorf("Set of %d bytes = %v, Has %v; want ErrTooLarge and no change", tc.size, err, s.Has("big"))
-				}
-				wantString(t, s, "foo", "bar")
-				return
-			}
-
-			// Header-level: Commit returns the error.
-			s := h.load(old)
-			if err := s.Set("big", randomText(tc.size)); err != nil {
-				t.Fatal(err)
-			}
-			hdr, err := commitHeader(h.m, s, http.StatusOK)
-			var tl *cookiesession.TooLargeError
-			if !errors.Is(err, cookiesession.ErrTooLarge) || !errors.As(err, &tl) {
-				t.Fatalf("Commit() error = %v, want a *TooLargeError", err)
-			}
-			if tl.Size <= tl.Limit || tl.Limit > limit {
-				t.Errorf("TooLargeError{Size: %d, Limit: %d}, want Size > Limit, Limit <= %d", tl.Size, tl.Limit, limit)
-			}
-			noCookie(t, hdr)
-
-			// Committing into a ResponseWriter's header, as a handler
-			// without the middleware does, adds nothing either.
-			s = h.load(old)
-			if err := s.Set("big", randomText(tc.size)); err != nil {
-				t.Fatal(err)
-			}
-			w := httptest.NewRecorder()
-			if err := h.m.Commit(s, http.StatusOK, w.Header()); !errors.Is(err, cookiesession.ErrTooLarge) {
-				t.Errorf("Commit() error = %v, want ErrTooLarge", err)
-			}
-			noCookie(t, w.Header())
-
-			// Handler logs it and still serves the page.
-			resp := h.serve(func(w http.ResponseWriter, r *http.Request) {
-				s, _ := cookiesession.FromContext(r.Context())
-				if err := s.Set("big", randomText(tc.size)); err != nil {
-					t.Error(err)
-				}
-			}, old)
-			if resp.StatusCode != http.StatusOK {
-				t.Errorf("status %d, want 200", resp.StatusCode)
-			}
-			noCookie(t, resp.Header)
-			h.wantErrors(cookiesession.ErrTooLarge)
-
-			// The previous cookie is untouched and still valid.
-			wantString(t, h.load(old), "foo", "bar")
-			h.wantErrors()
-		})
-	}
-
-	// Just under the limit is sent, and fits.
-	h := newManager(t, cookiesession.Config{})
-	s := h.load()
-	if err := s.Set("big", randomText(2800)); err != nil {
-		t.Fatal(err)
-	}
-	hdr := h.commit(s, http.StatusOK)
-	if line := hdr.Get("Set-Cookie"); line == "" || len(line) > cookiesession.MaxCookieSize {
-		t.Errorf("Set-Cookie of %d bytes, want a cookie of at most %d", len(line), cookiesession.MaxCookieSize)
 	}
 }
 
@@ -788,92 +687,5 @@ func TestCommitMerges(t *testing.T) {
 	_ = e.m.Commit(s, http.StatusOK, http.Header{})
 	if err := e.m.Commit(s, http.StatusOK, dst); err != nil || len(dst) != 0 {
 		t.Errorf("a second Commit added %v (%v), want nothing", dst, err)
-	}
-}
-
-// wantTooLarge commits s and checks that it was refused as too large, with
-// no Set-Cookie.
-func wantTooLarge(t *testing.T, m *cookiesession.Manager, s *cookiesession.Session) *cookiesession.TooLargeError {
-	t.Helper()
-	h, err := commitHeader(m, s, http.StatusOK)
-	var tl *cookiesession.TooLargeError
-	if !errors.As(err, &tl) || !errors.Is(err, cookiesession.ErrTooLarge) {
-		t.Fatalf("Commit of an oversize session = %v, want a *TooLargeError", err)
-	}
-	if tl.Size <= tl.Limit {
-		t.Errorf("TooLargeError{Size: %d, Limit: %d}: want Size > Limit", tl.Size, tl.Limit)
-	}
-	if got := h.Values("Set-Cookie"); len(got) != 0 {
-		t.Errorf("oversize session sent Set-Cookie %q", got)
-	}
-	return tl
-}
-
-func TestCommitOversize(t *testing.T) {
-	t.Parallel()
-	configs := map[string]func(*cookiesession.Config){
-		"default": nil,
-		"long Domain and Path": func(c *cookiesession.Config) {
-			c.Domain = strings.Repeat("d", 60) + "." + strings.Repeat("e", 60) + "." + strings.Repeat("f", 60) + ".example.com"
-			c.Path = "/" + strings.Repeat("p", 1023)
-		},
-		"MaxCookieSize 1000": func(c *cookiesession.Config) { c.MaxCookieSize = 1000 },
-		"MaxCookieSize 256":  func(c *cookiesession.Config) { c.MaxCookieSize = 256 },
-	}
-	for name, mod := range configs {
-		t.Run(name, func(t *testing.T) {
-			e := newHarness(t, mod)
-			limit := e.cfg.MaxCookieSize
-			if limit == 0 {
-				limit = cookiesession.MaxCookieSize
-			}
-
-			// A value far too large.
-			s := e.load()
-			if err := s.Set("v", strings.Repeat("x", 5000)); err != nil {
-				t.Fatal(err)
-			}
-			wantTooLarge(t, e.m, s)
-
-			// Grow a value byte by byte: the last line accepted fits the
-			// limit, the first refused is over it, and the limit is used
-			// up to within a few bytes.
-			lastOK := -1
-			for n := 0; ; n++ {
-				s := e.load()
-				if err := s.Set("v", strings.Repeat("x", n)); err != nil {
-					t.Fatal(err)
-				}
-				h, err := commitHeader(e.m, s, http.StatusOK)
-				if err != nil {
-					var tl *cookiesession.TooLargeError
-					if !errors.As(err, &tl) {
-						t.Fatalf("value of %d bytes: Commit = %v, want a *TooLargeError", n, err)
-					}
-					if tl.Size <= limit || tl.Size <= tl.Limit {
-						t.Errorf("value of %d bytes refused with %+v, within the limit %d", n, tl, limit)
-					}
-					if got := h.Values("Set-Cookie"); len(got) != 0 {
-						t.Errorf("refused session sent Set-Cookie %q", got)
-					}
-					break
-				}
-				line := h.Get("Set-Cookie")
-				checkSetCookies(t, e.m, h)
-				if len(line) > limit {
-					t.Fatalf("value of %d bytes sent a %d-byte Set-Cookie, over the limit %d", n, len(line), limit)
-				}
-				lastOK = len(line)
-			}
-			if lastOK < 0 {
-				// The limit leaves no room even for an empty value (a
-				// 128-byte limit with a __Host- name and Expires): still an
-				// error, never a dropped cookie.
-				return
-			}
-			if lastOK < limit-4 {
-				t.Errorf("last accepted Set-Cookie is %d bytes, more than 4 under the limit %d", lastOK, limit)
-			}
-		})
 	}
 }

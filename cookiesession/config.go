@@ -97,6 +97,32 @@ type Config struct {
 	// cookie. Default and maximum 4096, the size every browser must store
 	// (RFC 6265 §6.1).
 	MaxCookieSize int
+	// MaxChunks turns on chunking when above 1: a session too large for
+	// one cookie is split across up to MaxChunks cookies, named Name,
+	// Name.1, ..., Name.(MaxChunks-1), each a complete cookie of at most
+	// MaxCookieSize bytes with the same attributes. The chunk count is
+	// sealed and authenticated, so a missing, extra, reordered or
+	// duplicated chunk gives a fresh session (the cookies are then
+	// deleted), never an error page. Every save expires the chunk names
+	// it does not use, up to MaxChunks, so that a session that shrinks, or
+	// that another tab wrote longer, leaves no orphans; Flush expires them
+	// all. A cookie whose sealed count is above MaxChunks is refused, so
+	// lowering MaxChunks ends the sessions that used more. Default 1 (no
+	// chunking); at most 10.
+	//
+	// Chunked responses carry several Set-Cookie fields of up to 4 kB
+	// each: a reverse proxy's buffer for response headers must hold them
+	// (nginx: proxy_buffer_size, 4 or 8 kB by default).
+	MaxChunks int
+	// MaxHeaderBytes is the most the session's cookies may add to a
+	// request's Cookie header: each chunk's "name=value" and the "; "
+	// between them. A session that would need more is refused at save
+	// with a *TooLargeError, so that it never pushes the request past a
+	// server's or proxy's header limit (commonly 8 kB for the whole Cookie
+	// line, other cookies included). Default 7168, which leaves 1 kB of an
+	// 8 kB line to the site's other cookies; it matters only with
+	// chunking, since one cookie is at most MaxCookieSize.
+	MaxHeaderBytes int
 
 	// Revoker, if set, is consulted for every session that opens, and told
 	// about sessions that Flush and CycleKey end, with how long to deny
@@ -140,6 +166,8 @@ const (
 	maxMaxAge = 400 * 24 * 60 * 60
 	// maxAttr is the longest attribute value browsers honour.
 	maxAttr = 1024
+	// defaultMaxHeaderBytes is the default Config.MaxHeaderBytes.
+	defaultMaxHeaderBytes = 7168
 )
 
 // ErrConfig is returned by New for a Config it cannot use.
@@ -192,10 +220,11 @@ const maxCandidates = 4
 // [New] at start-up and share it: it is immutable and safe for concurrent
 // use. Building it does no I/O.
 type Manager struct {
-	cfg  Config
-	name string
-	ad   []byte // the tail of the additional data: label, cookie name
-	now  func() time.Time
+	cfg   Config
+	name  string
+	names [format.MaxChunks]string // the cookie names of the chunks: name, name.1, ..., name.9
+	ad    []byte                   // the tail of the additional data: label, cookie name
+	now   func() time.Time
 
 	lifetime, absolute, renewAfter, skew int64 // nanoseconds
 	renews                               bool
@@ -264,6 +293,15 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.MaxCookieSize < 128 || cfg.MaxCookieSize > MaxCookieSize {
 		return nil, configErr("MaxCookieSize %d must be between 128 and %d", cfg.MaxCookieSize, MaxCookieSize)
 	}
+	if cfg.MaxChunks == 0 {
+		cfg.MaxChunks = 1
+	}
+	if cfg.MaxChunks < 1 || cfg.MaxChunks > format.MaxChunks {
+		return nil, configErr("MaxChunks %d must be between 1 and %d", cfg.MaxChunks, format.MaxChunks)
+	}
+	if cfg.MaxHeaderBytes == 0 {
+		cfg.MaxHeaderBytes = defaultMaxHeaderBytes
+	}
 	name, err := cookieName(&cfg, secure)
 	if err != nil {
 		return nil, err
@@ -271,6 +309,7 @@ func New(cfg Config) (*Manager, error) {
 	m := &Manager{
 		cfg:        cfg,
 		name:       name,
+		names:      chunkNames(name),
 		ad:         format.AdditionalData(contextLabel, name),
 		now:        cfg.Clock,
 		lifetime:   int64(cfg.Lifetime),
@@ -298,27 +337,33 @@ func New(cfg Config) (*Manager, error) {
 	}
 	// Validate name, Domain and Path the way net/http will judge them, so
 	// that nothing is silently dropped or altered when a cookie is sent.
-	probe := m.cookie("x", 1, time.Unix(1, 0))
+	probe := m.cookie(m.cfg.MaxChunks-1, "x", 1, time.Unix(1, 0))
 	if err := probe.Valid(); err != nil {
 		return nil, configErr("cookie attributes: %v", err)
 	}
 	// A limit below the smallest session cookie would make every save
 	// fail.
-	if least := m.smallestCookie(); least > cfg.MaxCookieSize {
+	line, header := m.smallestCookie()
+	if line > cfg.MaxCookieSize {
 		return nil, configErr("MaxCookieSize %d is below the smallest session cookie (%d bytes with these attributes): raise it to at least %d",
-			cfg.MaxCookieSize, least, least)
+			cfg.MaxCookieSize, line, line)
+	}
+	if header > cfg.MaxHeaderBytes {
+		return nil, configErr("MaxHeaderBytes %d is below the smallest session cookie (%d bytes of Cookie header): raise it to at least %d",
+			cfg.MaxHeaderBytes, header, header)
 	}
 	buildModes()
 	return m, nil
 }
 
 // smallestCookie returns the length of the shortest Set-Cookie line a save
-// can send: an empty session (ID and times) as a browser-session cookie,
-// with no Max-Age nor Expires.
-func (m *Manager) smallestCookie() int {
+// can send, an empty session (ID and times) as a browser-session cookie
+// with no Max-Age nor Expires, and what that cookie adds to a request's
+// Cookie header.
+func (m *Manager) smallestCookie() (line, header int) {
 	const empty = 1 + (1 + 1 + idLen) + 3*(1+8) // {1: ID, 2..4: times}
-	value := strings.Repeat("A", (4*(format.Overhead+empty)+2)/3)
-	return len(m.cookie(value, 0, time.Time{}).String())
+	n := textLen(empty)
+	return m.lineBase(0, frame{}) + n, len(m.name) + 1 + n
 }
 
 // checkSchedule checks that an automatic key schedule, if Config.Keys is
@@ -366,11 +411,12 @@ func (m *Manager) Policy(propagation time.Duration) rotation.Policy {
 // Name returns the name the session cookie is sent under, prefix included.
 func (m *Manager) Name() string { return m.name }
 
-// cookie returns the session cookie with value, Max-Age maxAge (0: none,
-// negative: delete) and the configured attributes.
-func (m *Manager) cookie(value string, maxAge int, expires time.Time) *http.Cookie {
+// cookie returns chunk i of the session cookie (0: the cookie itself) with
+// value, Max-Age maxAge (0: none, negative: delete) and the configured
+// attributes.
+func (m *Manager) cookie(i int, value string, maxAge int, expires time.Time) *http.Cookie {
 	return &http.Cookie{
-		Name:        m.name,
+		Name:        m.names[i],
 		Value:       value,
 		Path:        m.cfg.Path,
 		Domain:      m.cfg.Domain,

@@ -113,9 +113,14 @@
 //     accepted (renewed copies included), or all sessions of a user issued
 //     before a time (password change, "log out everywhere"); it makes
 //     requests stateful, by choice. SECURITY.md gives the threat model.
-//   - Size. A cookie holds at most 4096 bytes; crumb measures the whole
-//     Set-Cookie line and refuses to send a session that does not fit
-//     ([ErrTooLarge]) instead of letting the browser drop it silently.
+//   - Size. A cookie holds at most 4096 bytes, about 2.9 kB of session
+//     data. crumb measures the whole Set-Cookie line and refuses to send a
+//     session that does not fit ([*TooLargeError]; the browser keeps its
+//     previous cookie) instead of letting the browser drop it silently.
+//     [Session.CookieSizes] gives a handler the exact sizes, or that
+//     error, before it answers, so that it can undo its change and say
+//     so. Config.MaxChunks splits a larger session across up to 10
+//     cookies, within Config.MaxHeaderBytes of request header.
 //   - Login CSRF by cookie injection: an attacker may plant their own valid
 //     session in a victim's browser. The "__Host-" prefix, on by default,
 //     stops subdomains and plain-HTTP pages from doing so.

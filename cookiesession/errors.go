@@ -3,7 +3,6 @@ package cookiesession
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -45,9 +44,10 @@ var (
 
 // Errors returned by Commit, and logged by Handler.
 var (
-	// ErrTooLarge: the sealed session does not fit in one cookie. No
-	// Set-Cookie is sent, so the browser keeps its previous cookie; the
-	// error is then a [*TooLargeError]. Set and the other storing
+	// ErrTooLarge: the sealed session does not fit the cookie limits
+	// (one cookie, or Config.MaxChunks of them within
+	// Config.MaxHeaderBytes). No Set-Cookie is sent, so the browser keeps
+	// its previous cookies; the error is then a [*TooLargeError]. Set and the other storing
 	// functions return it, changing nothing, for a value that alone is
 	// larger than any cookie.
 	ErrTooLarge = errors.New("cookiesession: session too large for a cookie")
@@ -63,24 +63,6 @@ var (
 // ErrNoSession is returned by the methods of a nil *Session, which is what
 // FromContext gives a handler that is not wrapped by [Manager.Handler].
 var ErrNoSession = errors.New("cookiesession: no session: wrap the handler with Manager.Handler")
-
-// TooLargeError reports a session whose cookie would exceed the limit.
-type TooLargeError struct {
-	// Size is the length of the Set-Cookie header value that would have
-	// been sent, or of the cookie's name and value where that is the
-	// larger excess.
-	Size int
-	// Limit is the limit it exceeds (Config.MaxCookieSize, or 4096 for
-	// name and value).
-	Limit int
-}
-
-func (e *TooLargeError) Error() string {
-	return fmt.Sprintf("%v: %d bytes, limit %d", ErrTooLarge, e.Size, e.Limit)
-}
-
-// Is reports whether target is ErrTooLarge.
-func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
 
 // What a report is about.
 type reportKind uint8

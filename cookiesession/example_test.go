@@ -356,3 +356,69 @@ func ExampleManager_FromContext() {
 	// __Host-auth 3600
 	// __Host-prefs 31536000
 }
+
+// A handler that asks CookieSizes before it answers can undo a change that
+// would not fit, and tell the user, instead of finding out after the
+// response (when Commit refuses to save, and the change is lost).
+func ExampleSession_CookieSizes() {
+	sessions, err := cookiesession.New(cookiesession.Config{Keys: exampleKeys()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	addNote := func(s *cookiesession.Session, note string) error {
+		notes, _, err := cookiesession.Get[[]string](s, "notes")
+		if err != nil {
+			return err
+		}
+		if err := s.Set("notes", append(notes, note)); err != nil {
+			return err
+		}
+		if _, err := s.CookieSizes(); err != nil {
+			_ = s.Set("notes", notes) // undo: the session stays as it was
+			return err
+		}
+		return nil
+	}
+
+	s := sessions.Load(context.Background())
+	fmt.Println(addNote(s, "buy milk"))
+	sizes, _ := s.CookieSizes()
+	fmt.Println(len(sizes), "cookie of", sizes[0] <= 4096, "bytes or fewer")
+
+	err = addNote(s, strings.Repeat("a very long note ", 200))
+	var tl *cookiesession.TooLargeError
+	if errors.As(err, &tl) {
+		fmt.Printf("refused: %s exceeded; largest part %q\n", tl.Setting, tl.Largest[0].Name)
+	}
+	notes, _, _ := cookiesession.Get[[]string](s, "notes")
+	fmt.Println(notes)
+	// Output:
+	// <nil>
+	// 1 cookie of true bytes or fewer
+	// refused: MaxCookieSize exceeded; largest part "notes"
+	// [buy milk]
+}
+
+// With Config.MaxChunks, a session too large for one cookie is split across
+// several, named after the session cookie; the same response expires the
+// chunk names it does not use (here the third), so none is left over.
+func ExampleConfig_maxChunks() {
+	sessions, err := cookiesession.New(cookiesession.Config{Keys: exampleKeys(), MaxChunks: 3})
+	if err != nil {
+		log.Fatal(err)
+	}
+	s := sessions.Load(context.Background())
+	_ = s.Set("profile", strings.Repeat("x", 4000))
+	h := http.Header{}
+	if err := sessions.Commit(s, http.StatusOK, h); err != nil {
+		log.Fatal(err)
+	}
+	for _, line := range h.Values("Set-Cookie") {
+		c, _ := http.ParseSetCookie(line)
+		fmt.Println(c.Name, c.MaxAge > 0)
+	}
+	// Output:
+	// __Host-sessionid true
+	// __Host-sessionid.1 true
+	// __Host-sessionid.2 false
+}

@@ -7,6 +7,8 @@ package cookiesession_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"io"
 	"log/slog"
@@ -15,6 +17,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -352,6 +356,21 @@ func get(t testing.TB, c *http.Client, url string) *http.Response {
 	return resp
 }
 
+// getBody sends a GET to url with c and returns the response and its body.
+func getBody(t testing.TB, c *http.Client, url string) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading the body: %v", url, err)
+	}
+	return resp, string(b)
+}
+
 // setCookies parses every Set-Cookie field of hdr.
 func setCookies(t testing.TB, hdr http.Header) []*http.Cookie {
 	t.Helper()
@@ -606,8 +625,8 @@ func checkSetCookies(t testing.TB, m *cookiesession.Manager, h http.Header) []*h
 		if err := c.Valid(); err != nil {
 			t.Fatalf("emitted cookie %q is not Valid: %v", line, err)
 		}
-		if c.Name != m.Name() {
-			t.Fatalf("emitted cookie name %q, want %q", c.Name, m.Name())
+		if chunkIndex(m, c.Name) < 0 {
+			t.Fatalf("emitted cookie name %q, want %q or one of its chunks", c.Name, m.Name())
 		}
 		cookies = append(cookies, c)
 	}
@@ -620,6 +639,21 @@ func checkSetCookies(t testing.TB, m *cookiesession.Manager, h http.Header) []*h
 		}
 	}
 	return cookies
+}
+
+// chunkIndex returns the index of the chunk of m's session that a cookie
+// named name is: 0 for the session cookie itself, i for name.i (1 to 9),
+// -1 for any other name.
+func chunkIndex(m *cookiesession.Manager, name string) int {
+	if name == m.Name() {
+		return 0
+	}
+	for i := 1; i < 10; i++ {
+		if name == m.Name()+"."+strconv.Itoa(i) {
+			return i
+		}
+	}
+	return -1
 }
 
 // commitOne is commitChecked for a 200 response that must succeed; it
@@ -935,3 +969,120 @@ func setHello(t *testing.T) http.HandlerFunc {
 		}
 	}
 }
+
+// randomText returns n characters that do not compress.
+func randomText(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)[:n]
+}
+
+// chunked adjusts a Config for sessions split across up to n cookies of
+// at most size bytes each, under a request-header budget that holds them
+// all.
+func chunked(n, size int) func(*cookiesession.Config) {
+	return func(c *cookiesession.Config) {
+		c.MaxChunks, c.MaxCookieSize, c.MaxHeaderBytes = n, size, 1<<16
+	}
+}
+
+// sent is what one response said about a session's cookies.
+type sent struct {
+	lines   []string // the Set-Cookie lines that set a cookie, in order
+	values  []string // their values
+	names   []string // and names
+	deleted []int    // the chunk indices it expired, in order
+}
+
+// sentBy sorts the Set-Cookie fields of hdr into cookies set and cookies
+// expired, checking each as commitChecked does.
+func sentBy(t testing.TB, m *cookiesession.Manager, hdr http.Header) sent {
+	t.Helper()
+	var out sent
+	cookies := checkSetCookies(t, m, hdr)
+	for i, line := range hdr.Values("Set-Cookie") {
+		c := cookies[i]
+		if c.MaxAge < 0 {
+			out.deleted = append(out.deleted, chunkIndex(m, c.Name))
+			continue
+		}
+		out.lines = append(out.lines, line)
+		out.values = append(out.values, c.Value)
+		out.names = append(out.names, c.Name)
+	}
+	return out
+}
+
+// lineLens returns the length of each line.
+func lineLens(lines []string) []int {
+	n := make([]int, len(lines))
+	for i, l := range lines {
+		n[i] = len(l)
+	}
+	return n
+}
+
+// chunkHeader returns one Cookie header carrying values as m's session
+// cookie and its chunks, in order.
+func chunkHeader(m *cookiesession.Manager, values []string) string {
+	parts := make([]string, len(values))
+	for i, v := range values {
+		parts[i] = chunkName(m, i) + "=" + v
+	}
+	return strings.Join(parts, "; ")
+}
+
+// chunkName returns the name of chunk i of m's session.
+func chunkName(m *cookiesession.Manager, i int) string {
+	if i == 0 {
+		return m.Name()
+	}
+	return m.Name() + "." + strconv.Itoa(i)
+}
+
+// filler returns a session of m holding a value of n characters under
+// "v", and nothing else.
+func filler(t testing.TB, m *cookiesession.Manager, n int) *cookiesession.Session {
+	t.Helper()
+	s := m.Load(context.Background())
+	if err := s.Set("v", strings.Repeat("x", n)); err != nil {
+		t.Fatalf("Set of %d bytes: %v", n, err)
+	}
+	return s
+}
+
+// cookieSizes returns filler(n)'s CookieSizes.
+func cookieSizes(t testing.TB, m *cookiesession.Manager, n int) ([]int, error) {
+	t.Helper()
+	return filler(t, m, n).CookieSizes()
+}
+
+// fillFor returns the smallest value length for which a session of m
+// needs k cookies, searching up to max.
+func fillFor(t testing.TB, m *cookiesession.Manager, k, max int) int {
+	t.Helper()
+	n := sort.Search(max, func(n int) bool {
+		sizes, err := cookieSizes(t, m, n)
+		return err != nil || len(sizes) >= k
+	})
+	if sizes, err := cookieSizes(t, m, n); err != nil || len(sizes) != k {
+		t.Fatalf("no value of up to %d bytes needs exactly %d cookies (%d bytes: %v, %v)", max, k, n, sizes, err)
+	}
+	return n
+}
+
+// wantDeleted checks that a response expired exactly the chunk indices
+// from to to-1.
+func wantDeleted(t testing.TB, got []int, from, to int) {
+	t.Helper()
+	var want []int
+	for i := from; i < to; i++ {
+		want = append(want, i)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("expired chunks %v, want %v", got, want)
+	}
+}
+
+// ptr returns a pointer to v.
+func ptr[T any](v T) *T { return &v }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/crumbhq/crumb/crypto"
@@ -24,59 +26,81 @@ import (
 // use. A cookie that is missing, malformed, forged, expired or revoked
 // gives an empty session, and [Session.Err] says why. Load never fails.
 func (m *Manager) Load(ctx context.Context, cookieHeaders ...string) *Session {
-	r := &http.Request{Header: http.Header{"Cookie": cookieHeaders}}
-	return m.newSession(ctx, r.CookiesNamed(m.name))
+	return m.newSession(ctx, cookieHeaders)
 }
 
-func (m *Manager) newSession(ctx context.Context, cookies []*http.Cookie) *Session {
+// newSession returns the session of a request with the given Cookie
+// header values.
+func (m *Manager) newSession(ctx context.Context, cookieHeaders []string) *Session {
 	st := &state{m: m, ctx: ctx, ring: m.cfg.Keys.At(m.now())}
+	r := &http.Request{Header: http.Header{"Cookie": cookieHeaders}}
+	cookies := r.CookiesNamed(m.name)
 	st.carried = len(cookies) > 0
 	for _, c := range cookies[:min(len(cookies), maxCandidates)] {
 		st.candidates = append(st.candidates, c.Value)
-		if plausible(c.Value) {
+		if m.plausible(c.Value) {
 			st.plausible = true
+		}
+	}
+	// Most requests carry no chunks, and need no second parse.
+	prefix := m.names[1][:len(m.name)+1] // name + "."
+	for _, h := range cookieHeaders {
+		if strings.Contains(h, prefix) {
+			// Parsed once, and only for a count within Config.MaxChunks.
+			st.chunkSet = sync.OnceValue(func() *chunkSet { return m.chunksOf(r) })
+			break
 		}
 	}
 	return wrap(st)
 }
 
 // plausible reports, without cryptography, whether v can be a session
-// cookie: a single-chunk crumb value of sensible length.
-func plausible(v string) bool {
-	if len(v) > format.MaxChunkLen {
+// cookie: a crumb value of sensible length, in no more chunks than
+// Config.MaxChunks.
+func (m *Manager) plausible(v string) bool {
+	h, ok := format.HeaderOf(v)
+	if !ok || len(v) > format.MaxChunkLen || h.Chunks > m.cfg.MaxChunks {
 		return false
 	}
-	h, ok := format.PeekHeader(v)
-	return ok && h.Chunks == 1
+	if h.Chunks == 1 {
+		_, ok = format.PeekHeader(v)
+	}
+	return ok
 }
 
 // errFuture rejects a cookie saved later than this instance's clock allows:
 // it is authentic, and may be valid on an instance whose clock is ahead.
 var errFuture = crypto.Invalid(crypto.ReasonPayload)
 
-// open turns one cookie value into a session payload, checking, in order:
-// length and encoding, key ID, authentication, payload, deadline,
-// NotBefore and the Revoker. It returns the payload and whether the key
-// that opened it is not the primary. It runs no lock of crumb's: the
-// Revoker may take its time.
-func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string, now int64) (*payload, bool, error) {
-	if len(value) > format.MaxChunkLen {
-		return nil, false, crypto.Invalid(crypto.ReasonMalformed)
+// origin says where an opened session came from.
+type origin struct {
+	rotation.Opened     // the key that opened it, and whether it is not the primary
+	chunks          int // how many cookies it came in
+}
+
+// open turns one cookie value, with the chunks it names from chunks,
+// into a session payload, checking, in order: chunk count, length and
+// encoding, key ID, authentication, payload, deadline, NotBefore and the
+// Revoker. It runs no lock of crumb's: the Revoker may take its time.
+func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string, chunks func() *chunkSet, now int64) (*payload, origin, error) {
+	text, n, err := m.assemble(value, chunks)
+	if err != nil {
+		return nil, origin{}, err
 	}
-	v, ok := format.Parse(value) // length, alphabet, header, canonical base64: once
-	if !ok || v.Header.Chunks != 1 {
-		return nil, false, crypto.Invalid(crypto.ReasonMalformed)
+	v, ok := format.Parse(text) // length, alphabet, header, canonical base64: once
+	if !ok || v.Header.Chunks != n {
+		return nil, origin{}, crypto.Invalid(crypto.ReasonMalformed)
 	}
 	if ring == nil {
-		return nil, false, errNoKeyring
+		return nil, origin{}, errNoKeyring
 	}
 	pt, opened, err := ring.Open(v.Sealed[format.HeaderSize+format.NonceSize:format.HeaderSize+format.NonceSize], v.Sealed, m.ad)
 	if err != nil {
-		return nil, false, err
+		return nil, origin{}, err
 	}
 	p, err := decodePayload(pt)
 	if err != nil {
-		return nil, false, err
+		return nil, origin{}, err
 	}
 	e := Expiry{}
 	if p.Expiry != nil {
@@ -88,21 +112,23 @@ func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string
 	p.Deadline = min(p.Deadline, m.deadline(e, p.IssuedAt, p.SavedAt))
 	switch {
 	case now >= addSat(p.Deadline, m.skew):
-		return nil, false, ErrExpired
+		return nil, origin{}, ErrExpired
 	case p.SavedAt > addSat(now, m.skew):
-		return nil, false, errFuture
+		return nil, origin{}, errFuture
 	case p.IssuedAt < m.notBefore:
-		return nil, false, fmt.Errorf("%w: issued before Config.NotBefore", ErrRevoked)
+		return nil, origin{}, fmt.Errorf("%w: issued before Config.NotBefore", ErrRevoked)
 	}
 	if m.cfg.Revoker != nil {
-		if err := m.cfg.Revoker.Check(ctx, p.info()); err != nil {
+		info := p.info()
+		info.KeyID = opened.KeyID
+		if err := m.cfg.Revoker.Check(ctx, info); err != nil {
 			if errors.Is(err, ErrRevoked) {
-				return nil, false, err
+				return nil, origin{}, err
 			}
-			return nil, false, &checkError{err}
+			return nil, origin{}, &checkError{err}
 		}
 	}
-	return p, opened.Reseal, nil
+	return p, origin{opened, n}, nil
 }
 
 // mayLiveElsewhere reports whether a cookie rejected with err may still be

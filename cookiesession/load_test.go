@@ -234,6 +234,10 @@ func TestRotatedKey(t *testing.T) {
 		t.Errorf("re-sealed Expires = %v, want the original deadline %v", c.Expires, want)
 	}
 	after := h.load(c.Value).Info()
+	if before.KeyID != oldKey.ID() || after.KeyID != newKey_.ID() {
+		t.Errorf("Info.KeyID before and after the re-seal = %v, %v; want %v, %v", before.KeyID, after.KeyID, oldKey.ID(), newKey_.ID())
+	}
+	after.KeyID = before.KeyID
 	if after != before {
 		t.Errorf("re-sealed session Info = %+v, want the original %+v", after, before)
 	}
@@ -869,7 +873,11 @@ func TestLoadRotationReseal(t *testing.T) {
 	if c.MaxAge != 50*60 {
 		t.Errorf("re-sealed Max-Age = %d, want the 3000 s left", c.MaxAge)
 	}
-	if got := loadWith(mNew, c.Value).Info(); got != info {
+	got := loadWith(mNew, c.Value).Info()
+	if info.KeyID != old.ID() || got.KeyID != primary.ID() {
+		t.Errorf("Info.KeyID before and after the re-seal = %v, %v; want %v, %v", info.KeyID, got.KeyID, old.ID(), primary.ID())
+	}
+	if got.KeyID = info.KeyID; got != info {
 		t.Errorf("re-sealed session info = %+v, want the original %+v", got, info)
 	}
 	// Sealed under the primary now: no further re-seal.

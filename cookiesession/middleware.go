@@ -66,7 +66,7 @@ func (m *Manager) FromContext(ctx context.Context) (*Session, bool) {
 // to Config.Logger; the request never fails because of its cookie.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := m.newSession(r.Context(), r.CookiesNamed(m.name))
+		s := m.newSession(r.Context(), r.Header["Cookie"])
 		sw := &responseWriter{ResponseWriter: w, m: m, s: s}
 		next.ServeHTTP(sw, r.WithContext(newContext(r.Context(), s)))
 		if !sw.committed {

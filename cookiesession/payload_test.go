@@ -397,11 +397,16 @@ type golden struct {
 	Context   string `json:"context"`    // hex of the additional data after the header
 	Payload   string `json:"payload"`    // hex of the CBOR payload
 	SetCookie string `json:"set_cookie"` // the whole Set-Cookie value
+	// Chunked is the same session (same ID, nonce and payload) saved with
+	// MaxChunks 3 and MaxCookieSize 200: the Set-Cookie values of the
+	// session cookie and its chunks, in order.
+	Chunked []string `json:"chunked_set_cookie"`
 }
 
-const goldenNote = "Produced by TestGoldenCookie in cookiesession/golden_test.go (go test ./cookiesession -run TestGoldenCookie -update-golden): " +
+const goldenNote = "Produced by TestPayloadGolden in cookiesession/payload_test.go (go test ./cookiesession -run TestPayloadGolden -update-golden): " +
 	"key = the published sample secret, which crypto.NewKey refuses (the test builds it through internal/testhook), crypto/rand replaced by testing/cryptotest.SetGlobalRandom(seed) (it supplies the session ID, then the nonce), " +
-	"clock fixed, default Config; the handler sets user=\"ann\", n=42, subject \"ann\" and one flash \"hi\". See docs/FORMAT.md."
+	"clock fixed, default Config; the handler sets user=\"ann\", n=42, subject \"ann\" and one flash \"hi\". " +
+	"chunked_set_cookie is the same session (seed set again) saved with MaxChunks 4 and MaxCookieSize 180. See docs/FORMAT.md."
 
 func TestPayloadGolden(t *testing.T) {
 	secret := make([]byte, 32)
@@ -422,26 +427,34 @@ func TestPayloadGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	const seed = 1
-	cryptotest.SetGlobalRandom(t, seed)
-
-	s := m.Load(context.Background())
-	if err := s.Set("user", "ann"); err != nil {
-		t.Fatal(err)
+	// save saves the golden session with m, from the seeded randomness.
+	save := func(m *cookiesession.Manager) []string {
+		cryptotest.SetGlobalRandom(t, seed)
+		s := m.Load(context.Background())
+		if err := s.Set("user", "ann"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Set("n", 42); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetSubject("ann"); err != nil {
+			t.Fatal(err)
+		}
+		if err := cookiesession.AddFlash(s, "hi"); err != nil {
+			t.Fatal(err)
+		}
+		h, err := commitHeader(m, s, http.StatusOK)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sentBy(t, m, h).lines
 	}
-	if err := s.Set("n", 42); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetSubject("ann"); err != nil {
-		t.Fatal(err)
-	}
-	if err := cookiesession.AddFlash(s, "hi"); err != nil {
-		t.Fatal(err)
-	}
-	h, err := commitHeader(m, s, http.StatusOK)
+	setCookie := save(m)[0]
+	mc, err := cookiesession.New(cookiesession.Config{Keys: ring, Clock: func() time.Time { return clock }, MaxChunks: 4, MaxCookieSize: 180})
 	if err != nil {
 		t.Fatal(err)
 	}
-	setCookie := h.Get("Set-Cookie")
+	chunkedLines := save(mc)
 	c, err := http.ParseSetCookie(setCookie)
 	if err != nil {
 		t.Fatal(err)
@@ -463,6 +476,7 @@ func TestPayloadGolden(t *testing.T) {
 		Context:   hex.EncodeToString(adCtx),
 		Payload:   hex.EncodeToString(payload),
 		SetCookie: setCookie,
+		Chunked:   chunkedLines,
 	}
 	const path = "testdata/golden.json"
 	if *updateGolden {
@@ -482,7 +496,7 @@ func TestPayloadGolden(t *testing.T) {
 	if err := json.Unmarshal(b, &want); err != nil {
 		t.Fatal(err)
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("golden cookie changed (a wire-format change needs a new format version):\n got %+v\nwant %+v", got, want)
 	}
 
@@ -496,6 +510,22 @@ func TestPayloadGolden(t *testing.T) {
 	}
 	if f, err := cookiesession.Flashes[string](s2); err != nil || len(f) != 1 || f[0] != "hi" {
 		t.Errorf("golden cookie: flashes = %q, %v", f, err)
+	}
+	// So does the chunked one, to the same payload, in 3 cookies.
+	if len(chunkedLines) != 3 {
+		t.Fatalf("chunked golden session in %d cookies, want 3", len(chunkedLines))
+	}
+	var pairs []string
+	for _, line := range chunkedLines {
+		c, err := http.ParseSetCookie(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pairs = append(pairs, c.Name+"="+c.Value)
+	}
+	s3 := mc.Load(context.Background(), strings.Join(pairs, "; "))
+	if v, ok, err := cookiesession.Get[string](s3, "user"); err != nil || !ok || v != "ann" || s3.ID() != s2.ID() {
+		t.Errorf("chunked golden cookie: user = %q, %v, %v; ID equal %v", v, ok, err, s3.ID() == s2.ID())
 	}
 }
 

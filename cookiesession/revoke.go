@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/crumbhq/crumb/crypto"
 )
 
 // Info describes a sealed session, for revocation checks and logs. It holds
@@ -22,6 +24,10 @@ type Info struct {
 	SavedAt time.Time
 	// Expires is the session's deadline: it is valid before this instant.
 	Expires time.Time
+	// KeyID is the key that sealed the cookie the request carried; zero
+	// for a session that came with no valid cookie. The response re-seals
+	// a session under the primary key when this is not it.
+	KeyID crypto.KeyID
 }
 
 // A Revoker gives a stateless session what only state can give: the end of

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/crumbhq/crumb/crypto"
 	"github.com/crumbhq/crumb/rotation"
 	"github.com/fxamacker/cbor/v2"
 )
@@ -64,12 +65,13 @@ type state struct {
 	// Everything below is guarded by mu.
 
 	// The request's cookies.
-	candidates []string // values of cookies with the session's name
-	carried    bool     // the request carried the session cookie
-	plausible  bool     // some candidate may be a valid cookie
-	loaded     bool     // candidates have been opened (or given up on)
-	keep       bool     // a rejected candidate may be valid on another instance: never delete it
-	loadErr    error    // why no candidate became the session, if one was carried
+	candidates []string         // values of cookies with the session's name
+	chunkSet   func() *chunkSet // the chunk cookies of the session it carried, parsed on first use; nil if surely none
+	carried    bool             // the request carried the session cookie
+	plausible  bool             // some candidate may be a valid cookie
+	loaded     bool             // candidates have been opened (or given up on)
+	keep       bool             // a rejected candidate may be valid on another instance: never delete it
+	loadErr    error            // why no candidate became the session, if one was carried
 
 	// The session.
 	id       []byte // nil until the first save
@@ -86,8 +88,10 @@ type state struct {
 	flashes      []cbor.RawMessage
 	ext          []extField // extension fields a later version wrote, kept as they are
 
-	fromCookie bool // id, issuedAt, savedAt and deadline came from a valid cookie
-	reseal     bool // the cookie was sealed under a non-primary key
+	fromCookie bool         // id, issuedAt, savedAt and deadline came from a valid cookie
+	keyID      crypto.KeyID // the key that sealed that cookie
+	chunks     int          // how many cookies it came in
+	reseal     bool         // the cookie was sealed under a non-primary key
 	accessed   bool
 	modified   bool
 	flushed    bool // Flush ended the session: the cookie goes, whatever keep says
@@ -107,14 +111,15 @@ func (s *state) load() {
 	var errs []error
 	s.loadOnce.Do(func() {
 		s.mu.Lock()
-		candidates := s.candidates
+		candidates, chunks := s.candidates, s.chunkSet
 		s.mu.Unlock()
 		now := unixNano(s.m.now())
 		var p *payload
-		var reseal, keep bool
+		var from origin
+		var keep bool
 		for _, v := range candidates {
 			var err error
-			if p, reseal, err = s.m.open(s.ctx, s.ring, v, now); err == nil {
+			if p, from, err = s.m.open(s.ctx, s.ring, v, chunks, now); err == nil {
 				break
 			}
 			errs = append(errs, err)
@@ -132,7 +137,7 @@ func (s *state) load() {
 			}
 			s.loadedExpiry = s.expiry
 			s.subject, s.data, s.value, s.flashes, s.ext = p.Subject, p.Data, p.Value, p.Flashes, p.Ext
-			s.fromCookie, s.reseal = true, reseal
+			s.fromCookie, s.reseal, s.keyID, s.chunks = true, from.Reseal, from.KeyID, from.chunks
 		}
 		s.mu.Unlock()
 	})
@@ -275,7 +280,7 @@ func (s *Session) Info() Info {
 }
 
 func (s *state) info() Info {
-	i := Info{ID: encodeID(s.id), Subject: s.subject}
+	i := Info{ID: encodeID(s.id), Subject: s.subject, KeyID: s.keyID}
 	if s.id != nil {
 		i.IssuedAt, i.SavedAt, i.Expires = time.Unix(0, s.issuedAt), time.Unix(0, s.savedAt), time.Unix(0, s.deadline)
 	}

@@ -83,9 +83,24 @@ func (e *invalidError) Is(target error) bool { return target == ErrInvalid }
 // ReasonOf returns the Reason carried by err, or ReasonUnknown if err does
 // not match [ErrInvalid].
 func ReasonOf(err error) Reason {
-	var ie *invalidError
-	if errors.As(err, &ie) {
-		return ie.reason
+	// errors.As, by hand: it would allocate, and rejecting hostile input
+	// should not.
+	for err != nil {
+		switch e := err.(type) {
+		case *invalidError:
+			return e.reason
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, err := range e.Unwrap() {
+				if r := ReasonOf(err); r != ReasonUnknown {
+					return r
+				}
+			}
+			return ReasonUnknown
+		default:
+			return ReasonUnknown
+		}
 	}
 	return ReasonUnknown
 }

@@ -277,7 +277,8 @@ func readNonce(r io.Reader, nonce []byte) error {
 	return nil
 }
 
-// The hooks of crumb's tests in other packages.
+// The hooks of crumb's own packages: the tests' (internal/testhook), and
+// the sealing of chunked values (internal/format).
 func init() {
 	testhook.NewKeyUnchecked = func(secret []byte) (any, error) {
 		if len(secret) != KeySize {
@@ -286,4 +287,7 @@ func init() {
 		return newKey(secret)
 	}
 	testhook.Opens = func(k any) uint64 { return k.(*Key).material().aead.Opens() }
+	format.SealChunks = func(k any, dst []byte, chunks int, plaintext, additionalData []byte) ([]byte, error) {
+		return k.(*Key).seal(randReader{}, dst, chunks, plaintext, additionalData)
+	}
 }

@@ -306,6 +306,25 @@ func TestUniformFailure(t *testing.T) {
 	if crypto.ReasonOf(errs[len(errs)-1]) != crypto.ReasonMalformed {
 		t.Errorf("ReasonOf(wrapped) = %v", crypto.ReasonOf(errs[len(errs)-1]))
 	}
+	// ReasonOf follows what errors.As follows: wrapping, joins, and
+	// nothing else.
+	for _, c := range []struct {
+		name string
+		err  error
+		want crypto.Reason
+	}{
+		{"nil", nil, crypto.ReasonUnknown},
+		{"another error", crypto.ErrKey, crypto.ReasonUnknown},
+		{"wrapped twice", fmt.Errorf("a: %w", fmt.Errorf("b: %w", crypto.Invalid(crypto.ReasonUnauthentic))), crypto.ReasonUnauthentic},
+		{"joined, second", errors.Join(crypto.ErrKey, crypto.Invalid(crypto.ReasonUnknownKey)), crypto.ReasonUnknownKey},
+		{"joined, wrapped", fmt.Errorf("x: %w", errors.Join(crypto.ErrKey, fmt.Errorf("y: %w", crypto.Invalid(crypto.ReasonPayload)))), crypto.ReasonPayload},
+		{"joined, none", errors.Join(crypto.ErrKey, crypto.ErrTooLong), crypto.ReasonUnknown},
+		{"formatted with %v", fmt.Errorf("z: %v", crypto.Invalid(crypto.ReasonMalformed)), crypto.ReasonUnknown},
+	} {
+		if got := crypto.ReasonOf(c.err); got != c.want {
+			t.Errorf("ReasonOf(%s) = %v, want %v", c.name, got, c.want)
+		}
+	}
 	if crypto.ReasonOf(errs[3]) != crypto.ReasonPayload || !errors.Is(errs[3], crypto.ErrInvalid) {
 		t.Errorf("Invalid(ReasonPayload) = %v with reason %v", errs[3], crypto.ReasonOf(errs[3]))
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -132,7 +133,7 @@ var csFills = []func(s *cookiesession.Session){
 
 // csCheckSetCookies checks that every Set-Cookie line in h parses with
 // http.ParseSetCookie, is Valid, and carries m's name.
-func csCheckSetCookies(t *testing.T, m *cookiesession.Manager, h http.Header) []*http.Cookie {
+func csCheckSetCookies(t testing.TB, m *cookiesession.Manager, h http.Header) []*http.Cookie {
 	t.Helper()
 	var out []*http.Cookie
 	for _, line := range h.Values("Set-Cookie") {
@@ -143,8 +144,8 @@ func csCheckSetCookies(t *testing.T, m *cookiesession.Manager, h http.Header) []
 		if err := c.Valid(); err != nil {
 			t.Fatalf("emitted cookie %q is not Valid: %v", line, err)
 		}
-		if c.Name != m.Name() {
-			t.Fatalf("emitted cookie named %q, want %q", c.Name, m.Name())
+		if base, _, _ := strings.Cut(c.Name, "."); base != m.Name() {
+			t.Fatalf("emitted cookie named %q, want %q or one of its chunks", c.Name, m.Name())
 		}
 		if len(line) > cookiesession.MaxCookieSize {
 			t.Fatalf("emitted a %d-byte Set-Cookie", len(line))
@@ -588,6 +589,149 @@ func FuzzSetRaw(f *testing.F) {
 		}
 		if _, err := again.Items(); err != nil {
 			t.Fatalf("Items after Set(%x): %v", raw, err)
+		}
+	})
+}
+
+// FuzzChunks feeds arbitrary Cookie headers, seeded with sessions split
+// across chunk cookies, to a Manager with chunking on (MaxChunks 5,
+// MaxCookieSize 400). Properties:
+//
+//   - nothing panics;
+//   - a session opens only as one that was sealed, whole: it holds what a
+//     seed holds, and the header carries each of its
+//     chunk names (name.1 to name.k-1) exactly once and no chunk name past
+//     them, checked by parsing the header here;
+//   - a rejected set is reported as ErrInvalid, and the session is empty;
+//   - an untouched session's Commit sets nothing and only expires the
+//     session's own names, all of them up to the cap and any higher chunk
+//     carried when the set was rejected as dead;
+//   - a changed session is sent in at most 5 cookies of at most 400 bytes,
+//     named name, name.1, ... in order, or refused with a *TooLargeError.
+func FuzzChunks(f *testing.F) {
+	errs := new(csErrs)
+	cfg := cookiesession.Config{Keys: csRing, Clock: func() time.Time { return csNow }, Logger: slog.New(errs),
+		MaxChunks: 5, MaxCookieSize: 400, MaxHeaderBytes: 1 << 16}
+	m, err := cookiesession.New(cfg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	name := m.Name()
+	chunkName := func(i int) string {
+		if i == 0 {
+			return name
+		}
+		return name + "." + strconv.Itoa(i)
+	}
+	sizes := []int{10, 250, 500, 800} // the value of seed i is sizes[i] long
+	for i, n := range sizes {
+		s := m.Load(context.Background())
+		_ = s.Set("v", strings.Repeat("x", n))
+		_ = s.Set("i", i)
+		h := http.Header{}
+		if err := m.Commit(s, http.StatusOK, h); err != nil {
+			f.Fatal(err)
+		}
+		var pairs []string
+		for _, c := range csCheckSetCookies(f, m, h) {
+			if c.MaxAge >= 0 {
+				pairs = append(pairs, c.Name+"="+c.Value)
+			}
+		}
+		f.Add(strings.Join(pairs, "; "))
+		f.Add(strings.Join(pairs, "\n"))
+		reversed := slices.Clone(pairs)
+		slices.Reverse(reversed)
+		f.Add(strings.Join(reversed, "; ") + "; " + name + ".9=x")
+		if len(pairs) > 1 {
+			f.Add(strings.Join(pairs[:len(pairs)-1], "; "))
+			f.Add(strings.Join(pairs, "; ") + "; " + pairs[1])
+		}
+	}
+	f.Add(name + "=AQpAAAAA")
+	f.Add("")
+
+	f.Fuzz(func(t *testing.T, header string) {
+		headers := strings.Split(header, "\n")
+		errs.take()
+		s := m.Load(context.Background(), headers...)
+		rejected := s.Err()
+		id := s.ID()
+		r := &http.Request{Header: http.Header{"Cookie": headers}}
+		var seen [10]int
+		carried := 0
+		for _, c := range r.Cookies() {
+			for i := range 10 {
+				if c.Name == chunkName(i) {
+					seen[i]++
+					carried = max(carried, i+1)
+				}
+			}
+		}
+		if id != "" {
+			// Fuzzing workers seal their own seeds, with other IDs: a
+			// session is recognised by its content.
+			i, _, _ := cookiesession.Get[int](s, "i")
+			v, _, _ := cookiesession.Get[string](s, "v")
+			if !slices.Equal(s.Keys(), []string{"i", "v"}) || i < 0 || i >= len(sizes) || v != strings.Repeat("x", sizes[i]) {
+				t.Fatalf("a session (keys %q) that was never sealed", s.Keys())
+			}
+			for i := 1; i < carried; i++ {
+				if seen[i] != 1 {
+					t.Fatalf("a session opened with chunk %d carried %d times (chunks up to %d)", i, seen[i], carried-1)
+				}
+			}
+		}
+		if rejected != nil {
+			if !errors.Is(rejected, cookiesession.ErrInvalid) || id != "" || !s.IsEmpty() {
+				t.Fatalf("rejected with %v, ID %q, IsEmpty %v", rejected, id, s.IsEmpty())
+			}
+		}
+		change := len(header)%2 == 0
+		if change {
+			if err := s.Set("fuzz", strings.Repeat("f", len(header)%1500)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h := http.Header{}
+		err := m.Commit(s, http.StatusOK, h)
+		var tl *cookiesession.TooLargeError
+		if err != nil && (!change || !errors.As(err, &tl)) {
+			t.Fatalf("Commit: %v", err)
+		}
+		var set, deleted []int
+		for _, line := range h.Values("Set-Cookie") {
+			c, perr := http.ParseSetCookie(line)
+			if perr != nil || c.Valid() != nil {
+				t.Fatalf("Set-Cookie %q does not parse or is not valid", line)
+			}
+			i := slices.IndexFunc([]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, func(i int) bool { return chunkName(i) == c.Name })
+			if i < 0 || len(line) > 400 {
+				t.Fatalf("Set-Cookie for %q, %d bytes", c.Name, len(line))
+			}
+			if c.MaxAge < 0 {
+				deleted = append(deleted, i)
+			} else {
+				set = append(set, i)
+			}
+		}
+		if !change && len(set) > 0 {
+			t.Fatalf("an untouched session set cookies %v", set)
+		}
+		if len(set) > 5 || !slices.Equal(set, []int{0, 1, 2, 3, 4}[:len(set)]) {
+			t.Fatalf("set cookies %v, want 0, 1, ... up to 5", set)
+		}
+		if err != nil && len(h.Values("Set-Cookie")) > 0 {
+			t.Fatalf("a refused save sent Set-Cookie")
+		}
+		if rejected != nil && crypto.ReasonOf(rejected) != crypto.ReasonUnknownKey && seen[0] > 0 && !change {
+			want := []int{}
+			for i := range max(5, carried) {
+				want = append(want, i)
+			}
+			if !slices.Equal(deleted, want) {
+				t.Fatalf("a dead set (%v) expired %v, want %v", rejected, deleted, want)
+			}
 		}
 	})
 }

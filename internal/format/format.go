@@ -99,12 +99,39 @@ func PeekHeader(text string) (Header, bool) {
 	if !validText(text) {
 		return Header{}, false
 	}
+	return HeaderOf(text)
+}
+
+// HeaderOf returns the header that a text form, or the first chunk of a
+// chunked one, begins with, checking and decoding only its first
+// HeaderTextLen characters. It reads the chunk count of a chunked value
+// before the other chunks are looked up; the whole text is validated by
+// [Parse] once they are gathered.
+func HeaderOf(first string) (Header, bool) {
+	if len(first) < HeaderTextLen {
+		return Header{}, false
+	}
 	var b [HeaderSize]byte
-	if n, err := strict.Decode(b[:], []byte(text[:HeaderTextLen])); err != nil || n != HeaderSize {
+	for i := range HeaderTextLen {
+		if !alphabet[first[i]] {
+			return Header{}, false
+		}
+	}
+	if n, err := strict.Decode(b[:], []byte(first[:HeaderTextLen])); err != nil || n != HeaderSize {
 		return Header{}, false
 	}
 	return parseHeader(b[:])
 }
+
+// SealChunks seals plaintext under key, a *crypto.Key, exactly as its Seal
+// method does but with chunks as the header's chunk count: the value whose
+// text form the session layer splits across chunks cookies. Package crypto
+// sets it when it is initialised.
+var SealChunks func(key any, dst []byte, chunks int, plaintext, additionalData []byte) ([]byte, error)
+
+// EncodedLen returns the length of the text form of a sealed value of n
+// bytes.
+func EncodedLen(n int) int { return base64.RawURLEncoding.EncodedLen(n) }
 
 // Value is a text form that Parse accepted.
 type Value struct {

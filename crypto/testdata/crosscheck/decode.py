@@ -14,7 +14,8 @@ Requires Python 3 and PyNaCl (Debian: apt-get install python3-nacl, for
 
 It also decodes the session golden vector (cookiesession/testdata/golden.json):
 the Set-Cookie value is opened with the session context and its CBOR payload is
-parsed with the small decoder below and checked against FORMAT.md's table.
+parsed with the small decoder below and checked against FORMAT.md's table; the
+same session split across chunk cookies is joined and opened to that payload.
 
 Usage: decode.py [path/to/vectors.json [path/to/golden.json]]
 """
@@ -315,6 +316,23 @@ def check_session(g):
     expect("data", p.get(7), {"user": "ann", "n": 42})
     expect("flashes", p.get(9), ["hi"])
     expect("Max-Age", "Max-Age=1209600" in g["set_cookie"], True)
+
+    # FORMAT.md, Chunking: the same session in several cookies, named name,
+    # name.1, ...; their values joined in that order are one text form whose
+    # header counts them.
+    lines = g["chunked_set_cookie"]
+    values = []
+    for i, line in enumerate(lines):
+        cname, cvalue = line.split(";")[0].split("=", 1)
+        expect("chunk %d name" % i, cname, name if i == 0 else "%s.%d" % (name, i))
+        if len(line) > 180:
+            raise Mismatch("chunk %d: a %d-byte Set-Cookie over MaxCookieSize 180" % (i, len(line)))
+        values.append(cvalue)
+    chunks, chunked_plaintext = open_text({key_id(secret): secret}, "".join(values), ctx)
+    expect("chunked: chunk count", chunks, len(lines))
+    expect("chunked: payload", chunked_plaintext.hex(), g["payload"])
+    if len(lines) < 2:
+        raise Mismatch("the chunked vector is in %d cookie" % len(lines))
 
 
 def main():
