@@ -1023,3 +1023,38 @@ func TestSessionCapacity(t *testing.T) {
 		})
 	}
 }
+
+// TestChunkOrphans: chunk cookies with no session cookie (its delete was
+// lost, or another tab's request dropped it) are expired by the next
+// response, which otherwise says nothing; a whole set is left alone.
+func TestChunkOrphans(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, chunked(4, 400))
+	hdr, err := commitHeader(h.m, filler(t, h.m, fillFor(t, h.m, 3, 20000)), http.StatusOK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := sentBy(t, h.m, hdr).values
+	for _, tc := range []struct {
+		name    string
+		header  string
+		deleted []int
+	}{
+		{"chunks 1 and 2 alone", chunkName(h.m, 1) + "=" + v[1] + "; " + chunkName(h.m, 2) + "=" + v[2], []int{1, 2, 3}},
+		{"chunk 6 alone, past the cap", chunkName(h.m, 6) + "=x", []int{1, 2, 3, 4, 5, 6}},
+		{"the whole set, untouched", chunkHeader(h.m, v), nil},
+		{"unrelated names only", h.m.Name() + ".x=1; " + h.m.Name() + ".99=1", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := h.m.Load(context.Background(), tc.header)
+			if err := s.Err(); err != nil {
+				t.Fatalf("Err = %v", err)
+			}
+			hdr, err := commitHeader(h.m, s, http.StatusOK)
+			got := sentBy(t, h.m, hdr)
+			if err != nil || len(got.lines) != 0 || !slices.Equal(got.deleted, tc.deleted) {
+				t.Errorf("Commit = %v, set %d, expired %v; want expired %v", err, len(got.lines), got.deleted, tc.deleted)
+			}
+		})
+	}
+}
