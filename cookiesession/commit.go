@@ -191,9 +191,12 @@ func (st *state) payload(id []byte, issuedAt, savedAt, deadline int64) payload {
 }
 
 // seal encodes and seals p and returns its Set-Cookie lines, one per
-// cookie: the session cookie, then its chunks.
+// cookie: the session cookie, then its chunks. The payload is encoded
+// where its ciphertext goes, and sealed in place.
 func (m *Manager) seal(ring *rotation.Keyring, e Expiry, p *payload, now int64) ([]string, error) {
-	pt := appendPayload(nil, p)
+	const pre = format.HeaderSize + format.NonceSize
+	buf := appendPayload(make([]byte, pre, pre+payloadSizeHint(p)+format.TagSize), p)
+	pt := buf[pre:]
 	f, err := m.frameFor(textLen(len(pt)), e, p.Deadline, now)
 	if err != nil {
 		return nil, withParts(err, p)
@@ -201,19 +204,20 @@ func (m *Manager) seal(ring *rotation.Keyring, e Expiry, p *payload, now int64) 
 	if ring == nil {
 		return nil, errNoKeyring
 	}
-	sealed, err := format.SealChunks(ring.Primary(), nil, len(f.lines), pt, m.ad)
+	sealed, err := format.SealChunks(ring.Primary(), buf[:0], f.n, pt, m.ad)
 	if err != nil {
 		return nil, err
 	}
-	text := format.Encode(sealed)
-	lines := make([]string, len(f.lines))
-	for i, n := range f.values {
-		c := m.cookie(i, text[:n], f.maxAge, f.expires)
-		text = text[n:]
-		if err := c.Valid(); err != nil {
-			return nil, fmt.Errorf("cookiesession: refusing to send an invalid cookie: %v", err)
-		}
-		lines[i] = c.String()
+	var stack [format.MaxChunkLen]byte // the text of one cookie, without an allocation
+	text := stack[:0]
+	if n := format.EncodedLen(len(sealed)); n > len(stack) {
+		text = make([]byte, 0, n)
+	}
+	text = format.AppendEncode(text, sealed)
+	lines := make([]string, f.n)
+	for i := range lines {
+		lines[i] = m.line(i, text[:f.values[i]], &f.times)
+		text = text[f.values[i]:]
 	}
 	return lines, nil
 }

@@ -225,6 +225,7 @@ type Manager struct {
 	names [format.MaxChunks]string // the cookie names of the chunks: name, name.1, ..., name.9
 	ad    []byte                   // the tail of the additional data: label, cookie name
 	now   func() time.Time
+	lines lineParts // the fixed parts of the Set-Cookie lines
 
 	lifetime, absolute, renewAfter, skew int64 // nanoseconds
 	renews                               bool
@@ -341,6 +342,7 @@ func New(cfg Config) (*Manager, error) {
 	if err := probe.Valid(); err != nil {
 		return nil, configErr("cookie attributes: %v", err)
 	}
+	m.lines = m.lineParts()
 	// A limit below the smallest session cookie would make every save
 	// fail.
 	line, header := m.smallestCookie()
@@ -363,7 +365,7 @@ func New(cfg Config) (*Manager, error) {
 func (m *Manager) smallestCookie() (line, header int) {
 	const empty = 1 + (1 + 1 + idLen) + 3*(1+8) // {1: ID, 2..4: times}
 	n := textLen(empty)
-	return m.lineBase(0, frame{}) + n, len(m.name) + 1 + n
+	return m.lineLen(0, n, &times{}), len(m.name) + 1 + n
 }
 
 // checkSchedule checks that an automatic key schedule, if Config.Keys is

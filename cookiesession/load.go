@@ -5,9 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net/http"
+	"net/textproto"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/crumbhq/crumb/crypto"
@@ -32,40 +31,121 @@ func (m *Manager) Load(ctx context.Context, cookieHeaders ...string) *Session {
 // newSession returns the session of a request with the given Cookie
 // header values.
 func (m *Manager) newSession(ctx context.Context, cookieHeaders []string) *Session {
-	st := &state{m: m, ctx: ctx, ring: m.cfg.Keys.At(m.now())}
-	r := &http.Request{Header: http.Header{"Cookie": cookieHeaders}}
-	cookies := r.CookiesNamed(m.name)
-	st.carried = len(cookies) > 0
-	for _, c := range cookies[:min(len(cookies), maxCandidates)] {
-		st.candidates = append(st.candidates, c.Value)
-		if m.plausible(c.Value) {
-			st.plausible = true
-		}
-	}
-	// Most requests carry no chunks, and need no second parse.
-	prefix := m.names[1][:len(m.name)+1] // name + "."
-	for _, h := range cookieHeaders {
-		if strings.Contains(h, prefix) {
-			// Parsed once, and only for a count within Config.MaxChunks.
-			st.chunkSet = sync.OnceValue(func() *chunkSet { return m.chunksOf(r) })
-			break
-		}
-	}
-	return wrap(st)
+	return wrap(m.newState(ctx, cookieHeaders))
 }
 
-// plausible reports, without cryptography, whether v can be a session
-// cookie: a crumb value of sensible length, in no more chunks than
-// Config.MaxChunks.
+// newState returns the state of a request with the given Cookie header
+// values: the values of the session cookie, and its chunks, read in one
+// pass with no allocation.
+func (m *Manager) newState(ctx context.Context, cookieHeaders []string) *state {
+	st := &state{m: m, ctx: ctx, ring: m.cfg.Keys.At(m.now())}
+	st.readCookies(cookieHeaders)
+	return st
+}
+
+// readCookies reads the session's cookies from the request's Cookie
+// header values exactly as net/http's Request.Cookies does (pairs
+// separated by ";", spaces trimmed, a value in double quotes unquoted, a
+// value with other than cookie octets skipped, no cookies at all past
+// 3000), in one pass with no allocation. The same pass notes whether each
+// value is in the text form's alphabet, so opening it checks no character
+// twice.
+func (st *state) readCookies(headers []string) {
+	n := 0
+	for _, line := range headers {
+		n += strings.Count(line, ";") + 1
+	}
+	if n > maxCookies {
+		return
+	}
+	m := st.m
+	for _, line := range headers {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			name, value, _ := strings.Cut(part, "=")
+			name = textproto.TrimString(name)
+			if !strings.HasPrefix(name, m.name) {
+				continue
+			}
+			value = textproto.TrimString(value)
+			if len(value) > 1 && value[0] == '"' && value[len(value)-1] == '"' {
+				value = value[1 : len(value)-1]
+			}
+			octets, text := classify(value)
+			if !octets {
+				continue // net/http skips it
+			}
+			if name == m.name {
+				st.carried = true
+				if st.nCandidates < len(st.candidates) {
+					st.candidates[st.nCandidates] = value
+					st.textForm[st.nCandidates] = text
+					st.nCandidates++
+					st.plausible = st.plausible || (text && m.plausible(value))
+				}
+				continue
+			}
+			if i := chunkIndex(name, m.name); i > 0 {
+				set := &st.chunkSet
+				set.values[i], set.text[i] = value, text
+				set.count[i] = min(set.count[i]+1, 2)
+				set.carried = max(set.carried, i+1)
+			}
+		}
+	}
+}
+
+// maxCookies is net/http's limit on the cookies of one request (the
+// default of GODEBUG httpcookiemaxnum): a request with more has none.
+const maxCookies = 3000
+
+// classify reports whether every byte of v is a cookie octet that net/http
+// accepts in a value, and whether every byte is in the alphabet of the
+// text form (unpadded base64url), in one pass.
+func classify(v string) (octets, text bool) {
+	acc := byte(octetBit | textBit)
+	for i := 0; i < len(v); i++ {
+		acc &= byteClass[v[i]]
+	}
+	return acc&octetBit != 0, acc&textBit != 0
+}
+
+const (
+	octetBit = 1 << iota // a byte net/http accepts in a cookie value
+	textBit              // a byte of unpadded base64url
+)
+
+var byteClass = func() (c [256]byte) {
+	for b := 0x20; b < 0x7f; b++ {
+		if b != '"' && b != ';' && b != '\\' {
+			c[b] = octetBit
+		}
+	}
+	for _, b := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
+		c[b] |= textBit
+	}
+	return c
+}()
+
+// chunkIndex returns i if name is name.i of a chunk of the session cookie
+// base (1 to 9), or 0.
+func chunkIndex(name, base string) int {
+	if len(name) != len(base)+2 || name[len(base)] != '.' || name[len(base)+1] < '1' || name[len(base)+1] > '9' {
+		return 0
+	}
+	return int(name[len(base)+1] - '0')
+}
+
+// plausible reports, without cryptography, whether v, a value in the
+// alphabet of the text form, can be a session cookie: a crumb value of
+// sensible length, in no more chunks than Config.MaxChunks.
 func (m *Manager) plausible(v string) bool {
 	h, ok := format.HeaderOf(v)
 	if !ok || len(v) > format.MaxChunkLen || h.Chunks > m.cfg.MaxChunks {
 		return false
 	}
-	if h.Chunks == 1 {
-		_, ok = format.PeekHeader(v)
-	}
-	return ok
+	return h.Chunks > 1 || format.ValidLength(len(v))
 }
 
 // errFuture rejects a cookie saved later than this instance's clock allows:
@@ -82,12 +162,12 @@ type origin struct {
 // into a session payload, checking, in order: chunk count, length and
 // encoding, key ID, authentication, payload, deadline, NotBefore and the
 // Revoker. It runs no lock of crumb's: the Revoker may take its time.
-func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string, chunks func() *chunkSet, now int64) (*payload, origin, error) {
-	text, n, err := m.assemble(value, chunks)
+func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string, textForm bool, chunks *chunkSet, now int64) (*payload, origin, error) {
+	text, n, err := m.assemble(value, textForm, chunks)
 	if err != nil {
 		return nil, origin{}, err
 	}
-	v, ok := format.Parse(text) // length, alphabet, header, canonical base64: once
+	v, ok := format.ParseText(text) // length, header, canonical base64: readCookies checked the alphabet
 	if !ok || v.Header.Chunks != n {
 		return nil, origin{}, crypto.Invalid(crypto.ReasonMalformed)
 	}

@@ -713,6 +713,23 @@ func appendPayload(dst []byte, p *payload) []byte {
 	return dst
 }
 
+// payloadSizeHint returns at least the length of p's encoding, for
+// sizing the buffer appendPayload writes into.
+func payloadSizeHint(p *payload) int {
+	const head = 9 // the longest head
+	n := 1 + 2 + head + len(p.ID) + 3*(1+head) + 2 + 2*head + 1 + head + len(p.Subject) + 2 + head + 1 + len(p.Value) + 2 + head
+	for k, v := range p.Data {
+		n += head + len(k) + len(v)
+	}
+	for _, f := range p.Flashes {
+		n += len(f)
+	}
+	for _, e := range p.Ext {
+		n += head + len(e.Value)
+	}
+	return n
+}
+
 // appendHead appends the shortest head of major type major with argument
 // arg.
 func appendHead(dst []byte, major byte, arg uint64) []byte {

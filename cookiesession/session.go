@@ -65,13 +65,15 @@ type state struct {
 	// Everything below is guarded by mu.
 
 	// The request's cookies.
-	candidates []string         // values of cookies with the session's name
-	chunkSet   func() *chunkSet // the chunk cookies of the session it carried, parsed on first use; nil if surely none
-	carried    bool             // the request carried the session cookie
-	plausible  bool             // some candidate may be a valid cookie
-	loaded     bool             // candidates have been opened (or given up on)
-	keep       bool             // a rejected candidate may be valid on another instance: never delete it
-	loadErr    error            // why no candidate became the session, if one was carried
+	candidates  [maxCandidates]string // values of cookies with the session's name
+	textForm    [maxCandidates]bool   // each is in the alphabet of the text form
+	nCandidates int
+	chunkSet    chunkSet // the chunk cookies it carried
+	carried     bool     // the request carried the session cookie
+	plausible   bool     // some candidate may be a valid cookie
+	loaded      bool     // candidates have been opened (or given up on)
+	keep        bool     // a rejected candidate may be valid on another instance: never delete it
+	loadErr     error    // why no candidate became the session, if one was carried
 
 	// The session.
 	id       []byte // nil until the first save
@@ -111,15 +113,15 @@ func (s *state) load() {
 	var errs []error
 	s.loadOnce.Do(func() {
 		s.mu.Lock()
-		candidates, chunks := s.candidates, s.chunkSet
+		candidates, textForm, chunks := s.candidates[:s.nCandidates], s.textForm, &s.chunkSet
 		s.mu.Unlock()
 		now := unixNano(s.m.now())
 		var p *payload
 		var from origin
 		var keep bool
-		for _, v := range candidates {
+		for i, v := range candidates {
 			var err error
-			if p, from, err = s.m.open(s.ctx, s.ring, v, chunks, now); err == nil {
+			if p, from, err = s.m.open(s.ctx, s.ring, v, textForm[i], chunks, now); err == nil {
 				break
 			}
 			errs = append(errs, err)

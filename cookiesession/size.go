@@ -9,7 +9,6 @@ package cookiesession
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,7 +46,7 @@ func (s *Session) CookieSizes() ([]int, error) {
 	if err != nil {
 		return nil, withParts(err, &p)
 	}
-	return f.lines, nil
+	return slices.Clone(f.lines[:f.n]), nil
 }
 
 // TooLargeError reports a session whose cookies would exceed a limit. It
@@ -104,10 +103,10 @@ func textLen(n int) int { return format.EncodedLen(format.Overhead + n) }
 
 // frame is how the text form of a sealed session is sent.
 type frame struct {
-	maxAge  int       // the cookies' Max-Age: 0 for none
-	expires time.Time // and Expires
-	values  []int     // the length of each cookie's value, the session cookie's first
-	lines   []int     // the length of each cookie's Set-Cookie header value
+	times  times                 // the cookies' Expires and Max-Age
+	n      int                   // how many cookies
+	values [format.MaxChunks]int // the length of each cookie's value, the session cookie's first
+	lines  [format.MaxChunks]int // the length of each cookie's Set-Cookie header value
 }
 
 // frameFor returns how a text form of n characters is sent for a session
@@ -120,10 +119,10 @@ func (m *Manager) frameFor(n int, e Expiry, deadline, now int64) (frame, error) 
 	if !m.browserSession(e) {
 		// Max-Age, in whole seconds, never points past the sealed deadline
 		// by a second or more, nor past what browsers honour.
-		f.maxAge = int(min(max((deadline-now)/int64(time.Second), 1), maxMaxAge))
-		f.expires = time.Unix(now/int64(time.Second)+int64(f.maxAge), 0)
+		maxAge := int(min(max((deadline-now)/int64(time.Second), 1), maxMaxAge))
+		f.times = newTimes(maxAge, time.Unix(now/int64(time.Second)+int64(maxAge), 0))
 	}
-	base0 := m.lineBase(0, f)
+	base0 := m.lineLen(0, 0, &f.times)
 	room0 := min(m.cfg.MaxCookieSize-base0, format.MaxChunkLen)
 	chunks := 1
 	if n > room0 {
@@ -132,9 +131,10 @@ func (m *Manager) frameFor(n int, e Expiry, deadline, now int64) (frame, error) 
 		}
 		// The names of chunks 1 to 9 have one length, so their room is
 		// one number.
-		room := min(m.cfg.MaxCookieSize-m.lineBase(1, f), format.MaxChunkLen)
+		base1 := m.lineLen(1, 0, &f.times)
+		room := min(m.cfg.MaxCookieSize-base1, format.MaxChunkLen)
 		if room <= 0 {
-			return f, &TooLargeError{Setting: "MaxCookieSize", Size: m.lineBase(1, f) + 1, Limit: m.cfg.MaxCookieSize}
+			return f, &TooLargeError{Setting: "MaxCookieSize", Size: base1 + 1, Limit: m.cfg.MaxCookieSize}
 		}
 		chunks = 1 + (n-room0+room-1)/room
 		if chunks > m.cfg.MaxChunks {
@@ -148,20 +148,14 @@ func (m *Manager) frameFor(n int, e Expiry, deadline, now int64) (frame, error) 
 	if header > m.cfg.MaxHeaderBytes {
 		return f, &TooLargeError{Setting: "MaxHeaderBytes", Size: header, Limit: m.cfg.MaxHeaderBytes}
 	}
-	f.values, f.lines = make([]int, chunks), make([]int, chunks)
+	f.n = chunks
 	for i := range chunks {
-		base := m.lineBase(i, f)
+		base := m.lineLen(i, 0, &f.times)
 		f.values[i] = min(n, m.cfg.MaxCookieSize-base, format.MaxChunkLen)
 		f.lines[i] = base + f.values[i]
 		n -= f.values[i]
 	}
 	return f, nil
-}
-
-// lineBase is the length of the Set-Cookie line of cookie i of a frame
-// with an empty value.
-func (m *Manager) lineBase(i int, f frame) int {
-	return len(m.cookie(i, "", f.maxAge, f.expires).String())
 }
 
 // withParts adds the largest parts of p to a *TooLargeError.
@@ -208,7 +202,7 @@ func largestParts(p *payload) []Part {
 // MaxChunks was higher).
 func (m *Manager) deleteCookies(st *state, h headerWriter, from int) {
 	for i := from; i < max(m.cfg.MaxChunks, st.chunksCarried()); i++ {
-		h.setCookie(m.cookie(i, "", -1, time.Unix(0, 0)).String())
+		h.setCookie(m.lines.deleted[i])
 	}
 	if from == 0 {
 		h.vary()
@@ -237,40 +231,14 @@ func (m *Manager) deleteOrphans(st *state, h headerWriter) {
 // a request carried, read in one pass over its Cookie headers.
 type chunkSet struct {
 	values  [format.MaxChunks]string // the value of name.i; index 0 unused
+	text    [format.MaxChunks]bool   // values[i] is in the alphabet of the text form
 	count   [format.MaxChunks]uint8  // how many cookies named name.i, at most 2
 	carried int                      // one more than the highest i carried
 }
 
-// chunksOf returns the chunk cookies that r carries for m, or nil if it
-// carries none.
-func (m *Manager) chunksOf(r *http.Request) *chunkSet {
-	var set chunkSet
-	for _, c := range r.Cookies() {
-		i := slices.Index(m.names[1:], c.Name) + 1
-		if i == 0 {
-			continue // not a chunk of this session: name.x, name.99, another cookie
-		}
-		set.values[i] = c.Value
-		set.count[i] = min(set.count[i]+1, 2)
-		set.carried = max(set.carried, i+1)
-	}
-	if set.carried == 0 {
-		return nil
-	}
-	return &set
-}
-
 // chunksCarried returns one more than the highest index of a chunk cookie
 // of the session that the request carried, or 0 if it carried none.
-func (st *state) chunksCarried() int {
-	if st.chunkSet == nil {
-		return 0
-	}
-	if set := st.chunkSet(); set != nil {
-		return set.carried
-	}
-	return 0
-}
+func (st *state) chunksCarried() int { return st.chunkSet.carried }
 
 // assemble returns the text form that a session cookie's value first
 // begins, joined with the chunks it names from chunks: the value itself if it
@@ -279,19 +247,15 @@ func (st *state) chunksCarried() int {
 // count names, each once: a chunk missing, duplicated (under another Path
 // or Domain) or past the count (a lost delete, or chunks of two sessions
 // mixed) rejects the set.
-func (m *Manager) assemble(first string, chunks func() *chunkSet) (text string, n int, err error) {
+func (m *Manager) assemble(first string, textForm bool, set *chunkSet) (text string, n int, err error) {
 	h, ok := format.HeaderOf(first)
-	if !ok || h.Chunks > m.cfg.MaxChunks || len(first) > format.MaxChunkLen {
+	if !textForm || !ok || h.Chunks > m.cfg.MaxChunks || len(first) > format.MaxChunkLen {
 		return "", 0, crypto.Invalid(crypto.ReasonMalformed)
 	}
-	var set *chunkSet
-	if chunks != nil {
-		set = chunks()
-	}
 	if set == nil {
-		set = &chunkSet{carried: 1}
+		set = &chunkSet{}
 	}
-	if set.carried > h.Chunks || (h.Chunks > 1 && set.carried < h.Chunks) {
+	if max(set.carried, 1) > h.Chunks || (h.Chunks > 1 && set.carried < h.Chunks) {
 		return "", 0, crypto.Invalid(crypto.ReasonMalformed)
 	}
 	if h.Chunks == 1 {
@@ -299,7 +263,7 @@ func (m *Manager) assemble(first string, chunks func() *chunkSet) (text string, 
 	}
 	size := len(first)
 	for i := 1; i < h.Chunks; i++ {
-		if set.count[i] != 1 || set.values[i] == "" || len(set.values[i]) > format.MaxChunkLen {
+		if set.count[i] != 1 || !set.text[i] || set.values[i] == "" || len(set.values[i]) > format.MaxChunkLen {
 			return "", 0, crypto.Invalid(crypto.ReasonMalformed)
 		}
 		size += len(set.values[i])

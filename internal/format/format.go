@@ -125,8 +125,10 @@ func HeaderOf(first string) (Header, bool) {
 
 // SealChunks seals plaintext under key, a *crypto.Key, exactly as its Seal
 // method does but with chunks as the header's chunk count: the value whose
-// text form the session layer splits across chunks cookies. Package crypto
-// sets it when it is initialised.
+// text form the session layer splits across chunks cookies. plaintext may
+// also sit exactly where its ciphertext goes, at dst[len(dst)+Overhead-
+// TagSize:], to seal in place. Package crypto sets it when it is
+// initialised.
 var SealChunks func(key any, dst []byte, chunks int, plaintext, additionalData []byte) ([]byte, error)
 
 // EncodedLen returns the length of the text form of a sealed value of n
@@ -157,9 +159,30 @@ func Parse(text string) (Value, bool) {
 	return Value{Header: h, Sealed: b}, true
 }
 
+// ParseText is Parse for a text whose every character the caller has
+// already checked is in the alphabet (as the session layer does while it
+// splits the Cookie header): it checks the rest in the same order.
+func ParseText(text string) (Value, bool) {
+	if !ValidLength(len(text)) {
+		return Value{}, false
+	}
+	h, ok := HeaderOf(text)
+	if !ok {
+		return Value{}, false
+	}
+	b, err := strict.DecodeString(text)
+	if err != nil || len(b) < Overhead {
+		return Value{}, false
+	}
+	return Value{Header: h, Sealed: b}, true
+}
+
+// ValidLength reports whether n characters can be a text form.
+func ValidLength(n int) bool { return n >= MinTextLen && n <= MaxTextLen && n%4 != 1 }
+
 // validText checks a text form's length and alphabet.
 func validText(text string) bool {
-	if len(text) < MinTextLen || len(text) > MaxTextLen || len(text)%4 == 1 {
+	if !ValidLength(len(text)) {
 		return false
 	}
 	for i := 0; i < len(text); i++ {
