@@ -88,7 +88,6 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 	if open {
 		st.load()
 	}
-	now := unixNano(m.now())
 
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -104,8 +103,15 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 		h.vary()
 		st.varied = true
 	}
+	// The clock is read only for a session that may need sealing.
+	if st.empty() || !(st.modified || st.reseal || (st.fromCookie && m.renews)) || status >= 500 {
+		m.deleteOrphans(st, h)
+		return nil
+	}
+	t := m.now()
+	now := unixNano(t)
 	due := st.fromCookie && m.renews && now-st.savedAt >= m.renewAfter
-	if st.empty() || !(st.modified || st.reseal || due) || status >= 500 {
+	if !(st.modified || st.reseal || due) {
 		m.deleteOrphans(st, h)
 		return nil
 	}
@@ -146,7 +152,7 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 			return fmt.Errorf("cookiesession: session not saved: %w", &checkError{err})
 		}
 	}
-	lines, err := m.seal(st.ring, st.expiry, &p, now)
+	lines, err := m.seal(st.keyring(t), st.expiry, &p, now)
 	if err != nil {
 		return err
 	}

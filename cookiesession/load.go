@@ -31,16 +31,18 @@ func (m *Manager) Load(ctx context.Context, cookieHeaders ...string) *Session {
 // newSession returns the session of a request with the given Cookie
 // header values.
 func (m *Manager) newSession(ctx context.Context, cookieHeaders []string) *Session {
-	return wrap(m.newState(ctx, cookieHeaders))
+	st := new(state)
+	m.initState(st, ctx, cookieHeaders)
+	return wrap(st)
 }
 
-// newState returns the state of a request with the given Cookie header
-// values: the values of the session cookie, and its chunks, read in one
-// pass with no allocation.
-func (m *Manager) newState(ctx context.Context, cookieHeaders []string) *state {
-	st := &state{m: m, ctx: ctx, ring: m.cfg.Keys.At(m.now())}
+// initState sets up the zero state st for a request with the given
+// Cookie header values: the values of the session cookie, and its chunks,
+// read in one pass with no allocation. Nothing else happens until the
+// session is used: the keys and the clock are read then.
+func (m *Manager) initState(st *state, ctx context.Context, cookieHeaders []string) {
+	st.m, st.ctx = m, ctx
 	st.readCookies(cookieHeaders)
-	return st
 }
 
 // readCookies reads the session's cookies from the request's Cookie
@@ -51,26 +53,16 @@ func (m *Manager) newState(ctx context.Context, cookieHeaders []string) *state {
 // value is in the text form's alphabet, so opening it checks no character
 // twice.
 func (st *state) readCookies(headers []string) {
-	n := 0
-	for _, line := range headers {
-		n += strings.Count(line, ";") + 1
-	}
-	if n > maxCookies {
+	if !withinMaxCookies(headers) {
 		return
 	}
 	m := st.m
 	for _, line := range headers {
 		for len(line) > 0 {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			name, value, _ := strings.Cut(part, "=")
-			name = textproto.TrimString(name)
-			if !strings.HasPrefix(name, m.name) {
+			var name, value string
+			name, value, line = nextCookie(line, m.name)
+			if name == "" {
 				continue
-			}
-			value = textproto.TrimString(value)
-			if len(value) > 1 && value[0] == '"' && value[len(value)-1] == '"' {
-				value = value[1 : len(value)-1]
 			}
 			octets, text := classify(value)
 			if !octets {
@@ -87,13 +79,65 @@ func (st *state) readCookies(headers []string) {
 				continue
 			}
 			if i := chunkIndex(name, m.name); i > 0 {
-				set := &st.chunkSet
-				set.values[i], set.text[i] = value, text
-				set.count[i] = min(set.count[i]+1, 2)
-				set.carried = max(set.carried, i+1)
+				st.headers = headers // read again if the chunks are needed
+				st.chunksSeen = max(st.chunksSeen, i+1)
 			}
 		}
 	}
+}
+
+// withinMaxCookies reports whether headers hold no more cookies than
+// net/http reads.
+func withinMaxCookies(headers []string) bool {
+	n := 0
+	for _, line := range headers {
+		n += strings.Count(line, ";") + 1
+	}
+	return n <= maxCookies
+}
+
+// nextCookie splits the first pair off a Cookie header line, as net/http
+// does, and returns the rest of the line. It returns an empty name, and
+// does not trim the value, for a cookie whose name does not start with
+// prefix.
+func nextCookie(line, prefix string) (name, value, rest string) {
+	part, rest, _ := strings.Cut(line, ";")
+	name, value, _ = strings.Cut(part, "=")
+	name = textproto.TrimString(name)
+	if !strings.HasPrefix(name, prefix) {
+		return "", "", rest
+	}
+	value = textproto.TrimString(value)
+	if len(value) > 1 && value[0] == '"' && value[len(value)-1] == '"' {
+		value = value[1 : len(value)-1]
+	}
+	return name, value, rest
+}
+
+// chunkCookies returns the chunk cookies of the session that the request
+// carried, reading its Cookie headers again: only a request that carries
+// chunks pays for this.
+func (st *state) chunkCookies() chunkSet {
+	var set chunkSet
+	m := st.m
+	for _, line := range st.headers {
+		for len(line) > 0 {
+			var name, value string
+			name, value, line = nextCookie(line, m.name)
+			i := chunkIndex(name, m.name)
+			if i == 0 {
+				continue
+			}
+			octets, text := classify(value)
+			if !octets {
+				continue
+			}
+			set.values[i], set.text[i] = value, text
+			set.count[i] = min(set.count[i]+1, 2)
+			set.carried = max(set.carried, i+1)
+		}
+	}
+	return set
 }
 
 // maxCookies is net/http's limit on the cookies of one request (the

@@ -920,11 +920,19 @@ func TestLoadRotationHolder(t *testing.T) {
 	}
 	v := saveWith(t, m, setter(t, "n", 1))
 
-	// A swap during a request does not affect it: the ring is read once.
+	// A request reads the ring once, at the session's first use: a swap
+	// after that does not affect it, not even when it seals.
 	s := loadWith(m, v)
+	if n, ok := getInt(t, s, "n"); !ok || n != 1 {
+		t.Errorf("before the swap: n = %d, %v; want 1", n, ok)
+	}
 	holder.Store(newRing(t, k2))
 	if n, ok := getInt(t, s, "n"); !ok || n != 1 {
 		t.Errorf("swap during the request: n = %d, %v; want the request's ring to open it", n, ok)
+	}
+	s.MarkModified()
+	if c := commitOne(t, m, s); c == nil || keyIDOf(c.Value) != k1.ID() {
+		t.Errorf("swap during the request: sealed %v, want a cookie under the request's key %v", c, k1.ID())
 	}
 	// The next request sees the new ring, which does not hold k1.
 	if s := loadWith(m, v); s.Len() != 0 {

@@ -6,24 +6,45 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 )
 
 // contextKey keys the sessions of a context.
 type contextKey struct{}
 
-// contextEntry is a session in a context, linked to the entry of the
-// enclosing Handler, if any: a chain with two Managers (two cookies)
-// reaches both.
-type contextEntry struct {
-	s      *Session
-	parent *contextEntry
+// request is what Handler allocates for a request, in one allocation: the
+// session's state, the ResponseWriter passed down, and the context that
+// carries them, which wraps the request's own. A chain with two Managers
+// (two cookies) nests two of them, and reaches both.
+type request struct {
+	context.Context // the request's context, as Handler received it
+	st              state
+	w               responseWriter
+	s               atomic.Pointer[Session] // made on first use: most requests never ask
 }
 
-// newContext returns a copy of ctx carrying s. Sessions of other Managers
-// already in ctx stay reachable with [Manager.FromContext].
-func newContext(ctx context.Context, s *Session) context.Context {
-	parent, _ := ctx.Value(contextKey{}).(*contextEntry)
-	return context.WithValue(ctx, contextKey{}, &contextEntry{s: s, parent: parent})
+// Value returns r for contextKey{}, and defers every other key to the
+// request's context.
+func (r *request) Value(key any) any {
+	if key == (contextKey{}) {
+		return r
+	}
+	return r.Context.Value(key)
+}
+
+// session returns the Session of r, the same one on every call.
+func (r *request) session() *Session {
+	if s := r.s.Load(); s != nil {
+		return s
+	}
+	r.s.CompareAndSwap(nil, wrap(&r.st))
+	return r.s.Load()
+}
+
+// requestOf returns the innermost request in ctx, or nil.
+func requestOf(ctx context.Context) *request {
+	r, _ := ctx.Value(contextKey{}).(*request)
+	return r
 }
 
 // FromContext returns the session that the innermost [Manager.Handler] put
@@ -31,20 +52,19 @@ func newContext(ctx context.Context, s *Session) context.Context {
 // *Session return [ErrNoSession] rather than panic. With several Managers
 // in one chain, use [Manager.FromContext].
 func FromContext(ctx context.Context) (*Session, bool) {
-	e, _ := ctx.Value(contextKey{}).(*contextEntry)
-	if e == nil || e.s == nil {
+	r := requestOf(ctx)
+	if r == nil {
 		return nil, false
 	}
-	return e.s, true
+	return r.session(), true
 }
 
 // FromContext returns the session of m that m's Handler put in ctx,
 // whatever other Managers' Handlers wrap the route.
 func (m *Manager) FromContext(ctx context.Context) (*Session, bool) {
-	e, _ := ctx.Value(contextKey{}).(*contextEntry)
-	for ; e != nil; e = e.parent {
-		if st := e.s.state(); st != nil && st.m == m {
-			return e.s, true
+	for r := requestOf(ctx); r != nil; r = requestOf(r.Context) {
+		if r.st.m == m {
+			return r.session(), true
 		}
 	}
 	return nil, false
@@ -66,21 +86,23 @@ func (m *Manager) FromContext(ctx context.Context) (*Session, bool) {
 // to Config.Logger; the request never fails because of its cookie.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := m.newSession(r.Context(), r.Header["Cookie"])
-		sw := &responseWriter{ResponseWriter: w, m: m, s: s}
-		next.ServeHTTP(sw, r.WithContext(newContext(r.Context(), s)))
+		req := &request{Context: r.Context()}
+		st := &req.st
+		m.initState(st, r.Context(), r.Header["Cookie"])
+		sw := &req.w
+		sw.ResponseWriter, sw.m, sw.st = w, m, st
+		next.ServeHTTP(sw, r.WithContext(req))
 		if !sw.committed {
 			sw.commit(http.StatusOK)
 		}
-		st := s.state()
 		st.mu.Lock()
 		late, lateRead := st.gen != st.commitGen, st.lateAccess
 		st.mu.Unlock()
 		if late && !sw.reported {
-			m.report(r.Context(), errLateChange, lateUse)
+			m.report(st.ctx, errLateChange, lateUse)
 		}
 		if lateRead && !late {
-			m.report(r.Context(), errLateRead, lateUse)
+			m.report(st.ctx, errLateRead, lateUse)
 		}
 	})
 }
@@ -89,7 +111,7 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 type responseWriter struct {
 	http.ResponseWriter
 	m         *Manager
-	s         *Session
+	st        *state
 	committed bool
 	reported  bool // a late change was already reported
 }
@@ -104,8 +126,8 @@ var (
 
 func (w *responseWriter) commit(status int) {
 	w.committed = true
-	if err := w.m.Commit(w.s, status, w.ResponseWriter.Header()); err != nil {
-		w.m.report(w.s.state().ctx, err, notSaved)
+	if err := w.m.commit(w.st, status, headerWriter{w.ResponseWriter.Header()}); err != nil {
+		w.m.report(w.st.ctx, err, notSaved)
 	}
 }
 
@@ -150,12 +172,12 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		w.committed = true
 		hdr := w.ResponseWriter.Header()
 		before := len(hdr["Set-Cookie"])
-		err := w.m.Commit(w.s, http.StatusSwitchingProtocols, hdr)
-		ctx := w.s.state().ctx
+		err := w.m.commit(w.st, http.StatusSwitchingProtocols, headerWriter{hdr})
+		ctx := w.st.ctx
 		switch {
 		case err != nil:
 			w.m.report(ctx, err, notSaved)
-		case len(hdr["Set-Cookie"]) > before && w.s.Modified():
+		case len(hdr["Set-Cookie"]) > before && w.st.isModified():
 			// A lost renewal or re-seal is redone by the next request; a
 			// lost change or logout is not.
 			w.reported = true

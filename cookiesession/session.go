@@ -55,20 +55,23 @@ func (s *Session) state() *state {
 
 // state is a Session's state.
 type state struct {
-	m    *Manager
-	ctx  context.Context
-	ring *rotation.Keyring // the keys of this request
+	m   *Manager
+	ctx context.Context
 
 	loadOnce sync.Once // opens the cookie, with no lock held
 	mu       sync.Mutex
 
 	// Everything below is guarded by mu.
 
+	ring    *rotation.Keyring // the keys of this request, from its first use of them
+	ringSet bool
+
 	// The request's cookies.
 	candidates  [maxCandidates]string // values of cookies with the session's name
 	textForm    [maxCandidates]bool   // each is in the alphabet of the text form
 	nCandidates int
-	chunkSet    chunkSet // the chunk cookies it carried
+	headers     []string // its Cookie headers, if it carried chunks
+	chunksSeen  int      // one more than the highest index of a chunk cookie it carried
 	carried     bool     // the request carried the session cookie
 	plausible   bool     // some candidate may be a valid cookie
 	loaded      bool     // candidates have been opened (or given up on)
@@ -113,15 +116,30 @@ func (s *state) load() {
 	var errs []error
 	s.loadOnce.Do(func() {
 		s.mu.Lock()
-		candidates, textForm, chunks := s.candidates[:s.nCandidates], s.textForm, &s.chunkSet
+		none := s.nCandidates == 0
+		if none {
+			s.loaded = true // nothing to open: no clock, no keys
+		}
 		s.mu.Unlock()
-		now := unixNano(s.m.now())
+		if none {
+			return
+		}
+		t := s.m.now()
+		now := unixNano(t)
+		s.mu.Lock()
+		candidates, textForm := s.candidates[:s.nCandidates], s.textForm
+		var chunks chunkSet
+		if s.chunksSeen > 0 {
+			chunks = s.chunkCookies()
+		}
+		ring := s.keyring(t)
+		s.mu.Unlock()
 		var p *payload
 		var from origin
 		var keep bool
 		for i, v := range candidates {
 			var err error
-			if p, from, err = s.m.open(s.ctx, s.ring, v, textForm[i], chunks, now); err == nil {
+			if p, from, err = s.m.open(s.ctx, ring, v, textForm[i], &chunks, now); err == nil {
 				break
 			}
 			errs = append(errs, err)
@@ -151,6 +169,22 @@ func (s *state) load() {
 		}
 		s.m.report(s.ctx, err, kind)
 	}
+}
+
+// keyring returns the keys of this request: Config.Keys at the time of
+// their first use, the same from then on. Callers hold s.mu.
+func (s *state) keyring(now time.Time) *rotation.Keyring {
+	if !s.ringSet {
+		s.ring, s.ringSet = s.m.cfg.Keys.At(now), true
+	}
+	return s.ring
+}
+
+// isModified reports whether the session changed in this request.
+func (s *state) isModified() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.modified
 }
 
 // use opens the session if needed, locks it and marks it accessed. It
@@ -234,9 +268,7 @@ func (s *Session) Modified() bool {
 	if st == nil {
 		return false
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.modified
+	return st.isModified()
 }
 
 // MarkModified makes the response carry a freshly sealed cookie, as

@@ -238,7 +238,7 @@ type chunkSet struct {
 
 // chunksCarried returns one more than the highest index of a chunk cookie
 // of the session that the request carried, or 0 if it carried none.
-func (st *state) chunksCarried() int { return st.chunkSet.carried }
+func (st *state) chunksCarried() int { return st.chunksSeen }
 
 // assemble returns the text form that a session cookie's value first
 // begins, joined with the chunks it names from chunks: the value itself if it
@@ -251,9 +251,6 @@ func (m *Manager) assemble(first string, textForm bool, set *chunkSet) (text str
 	h, ok := format.HeaderOf(first)
 	if !textForm || !ok || h.Chunks > m.cfg.MaxChunks || len(first) > format.MaxChunkLen {
 		return "", 0, crypto.Invalid(crypto.ReasonMalformed)
-	}
-	if set == nil {
-		set = &chunkSet{}
 	}
 	if max(set.carried, 1) > h.Chunks || (h.Chunks > 1 && set.carried < h.Chunks) {
 		return "", 0, crypto.Invalid(crypto.ReasonMalformed)
