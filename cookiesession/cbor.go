@@ -108,6 +108,16 @@ func (r *cborReader) head() (major byte, ai byte, arg uint64, err error) {
 	return major, ai, arg, nil
 }
 
+// ascii reports whether s is all ASCII, which is valid UTF-8.
+func ascii(s []byte) bool {
+	for _, c := range s {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
 // length checks that a string of arg bytes, or a container of arg items
 // (each at least one byte), fits in what remains.
 func (r *cborReader) fits(arg uint64) bool {
@@ -117,6 +127,24 @@ func (r *cborReader) fits(arg uint64) bool {
 // item reads one item and returns its depth. It fails if the item is
 // outside the subset or nests deeper than limit.
 func (r *cborReader) item(limit int) (depth int, err error) {
+	// The commonest items, a small integer or a short ASCII text string,
+	// take no call.
+	if r.off < len(r.b) {
+		switch ib := r.b[r.off]; {
+		case ib < 0x18 || (ib >= 0x20 && ib < 0x38): // an integer of -24 to 23
+			r.off++
+			return 0, nil
+		case ib >= 0x60 && ib < 0x78: // a text string of 0 to 23 bytes
+			n := int(ib - 0x60)
+			if n < len(r.b)-r.off {
+				s := r.b[r.off+1 : r.off+1+n]
+				if ascii(s) {
+					r.off += 1 + n
+					return 0, nil
+				}
+			}
+		}
+	}
 	major, ai, arg, err := r.head()
 	if err != nil {
 		return 0, err

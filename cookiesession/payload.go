@@ -139,12 +139,72 @@ func encodeValue(v any) (cbor.RawMessage, error) {
 	if err := checkValue(b); err != nil {
 		return nil, fmt.Errorf("%w: not a storable value (integers must fit int64, no NaN or infinity, at most %d nested levels, no tags)", ErrEncode, valueNesting)
 	}
-	if v != nil {
+	if v != nil && !plainType(reflect.TypeOf(v)) {
 		if err := valueDec.Unmarshal(b, reflect.New(reflect.TypeOf(v)).Interface()); err != nil {
 			return nil, fmt.Errorf("%w: does not decode back: %v", ErrEncode, err)
 		}
 	}
 	return b, nil
+}
+
+// plainType reports whether every value of t that encodes into the subset
+// (checkValue) decodes back into a t, so that encodeValue need not try:
+// booleans, numbers, strings, and slices, arrays, maps, pointers and
+// structs made of them, where no type encodes itself (a Marshaler, a
+// time.Time), no interface can hold something else, no struct embeds
+// another (whose fields a decoder may be unable to reach) and map keys
+// are strings or integers. Results are cached per type.
+func plainType(t reflect.Type) bool {
+	if p, ok := plainCache.Load(t); ok {
+		return p.(bool)
+	}
+	p := isPlain(t, map[reflect.Type]bool{})
+	plainCache.Store(t, p)
+	return p
+}
+
+var plainCache sync.Map // reflect.Type → bool
+
+// isPlain is plainType without the cache; seen holds the types on the
+// path from the root, so that a recursive type is judged once.
+func isPlain(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return true // judged where the recursion started
+	}
+	if t == typeTime || t == typeBigInt || t == typeRawMessage || t.Implements(typeMarshaler) || t.Implements(typeBinaryMarsh) ||
+		reflect.PointerTo(t).Implements(typeMarshaler) || reflect.PointerTo(t).Implements(typeBinaryMarsh) ||
+		reflect.PointerTo(t).Implements(typeUnmarshaler) || reflect.PointerTo(t).Implements(typeBinaryUnmarsh) {
+		return false
+	}
+	seen[t] = true
+	defer delete(seen, t)
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64, reflect.String:
+		return true
+	case reflect.Slice, reflect.Array, reflect.Pointer:
+		return isPlain(t.Elem(), seen)
+	case reflect.Map:
+		switch t.Key().Kind() {
+		case reflect.String, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		default:
+			return false
+		}
+		return isPlain(t.Key(), seen) && isPlain(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Anonymous {
+				return false
+			}
+			if f.IsExported() && !isPlain(f.Type, seen) {
+				return false
+			}
+		}
+		return true
+	}
+	return false // interfaces, channels, funcs, complex numbers, unsafe pointers
 }
 
 // errValueTooLarge refuses a value whose encoding exceeds what any cookie
@@ -162,12 +222,14 @@ var errValueTooLarge = fmt.Errorf("%w: the value alone encodes to more than %d b
 const maxHops = 64
 
 var (
-	typeBigInt      = reflect.TypeFor[big.Int]()
-	typeTime        = reflect.TypeFor[time.Time]()
-	typeMarshaler   = reflect.TypeFor[cbor.Marshaler]()
-	typeBinaryMarsh = reflect.TypeFor[encoding.BinaryMarshaler]()
-	typeRawMessage  = reflect.TypeFor[cbor.RawMessage]()
-	errTooDeep      = fmt.Errorf("%w: nests deeper than %d levels, or holds a cycle", ErrEncode, valueNesting)
+	typeBigInt        = reflect.TypeFor[big.Int]()
+	typeTime          = reflect.TypeFor[time.Time]()
+	typeMarshaler     = reflect.TypeFor[cbor.Marshaler]()
+	typeBinaryMarsh   = reflect.TypeFor[encoding.BinaryMarshaler]()
+	typeRawMessage    = reflect.TypeFor[cbor.RawMessage]()
+	typeUnmarshaler   = reflect.TypeFor[cbor.Unmarshaler]()
+	typeBinaryUnmarsh = reflect.TypeFor[encoding.BinaryUnmarshaler]()
+	errTooDeep        = fmt.Errorf("%w: nests deeper than %d levels, or holds a cycle", ErrEncode, valueNesting)
 )
 
 // checkStorable walks v as the encoder will, before it does: a value that

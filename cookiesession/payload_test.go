@@ -549,6 +549,95 @@ func TestPayloadSetRefusesWhatGetCannotReturn(t *testing.T) {
 	}
 }
 
+// textMarshaled encodes itself as a text string, which does not decode
+// back into it: a type that encodes itself is always decoded back before
+// it is stored.
+type textMarshaled struct{ N int }
+
+func (textMarshaled) MarshalCBOR() ([]byte, error) { return cbor.Marshal("n") }
+
+// listNode is a recursive type of plain parts.
+type listNode struct {
+	V    int
+	Next *listNode
+}
+
+// TestPayloadStoredValuesComeBack checks that values of every plain shape
+// (which Set stores without decoding them back first) come back from Get
+// as they were stored, and that a type that encodes itself is still
+// decoded back, and refused when that fails.
+func TestPayloadStoredValuesComeBack(t *testing.T) {
+	t.Parallel()
+	m, err := cookiesession.New(cookiesession.Config{Keys: newRing(t, newKey(t))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type inner struct {
+		A int8  `cbor:"1,keyasint"`
+		B []int `cbor:"2,keyasint,omitempty"`
+	}
+	type outer struct {
+		Name   string `json:"name"`
+		In     inner
+		Ptr    *inner
+		Arr    [3]uint16
+		Bytes  []byte
+		Fixed  [4]byte
+		ByID   map[int64]string
+		Nested map[string][]map[string]bool
+		F32    float32
+		hidden string
+	}
+	for _, tc := range []struct {
+		name string
+		v    any
+		get  func(*cookiesession.Session) (any, error)
+	}{
+		{"int8 min", int8(-128), getAs[int8]},
+		{"uint64 max int", uint64(1<<63 - 1), getAs[uint64]},
+		{"float32", float32(0.1), getAs[float32]},
+		{"subnormal half", 5.960464477539063e-08, getAs[float64]},
+		{"nil slice", []string(nil), getAs[[]string]},
+		{"empty slice", []string{}, getAs[[]string]},
+		{"struct", outer{Name: "n", In: inner{A: -1, B: []int{1}}, Ptr: &inner{A: 2}, Arr: [3]uint16{1, 2, 65535},
+			Bytes: []byte{0, 255}, Fixed: [4]byte{1, 2, 3, 4}, ByID: map[int64]string{-1: "a", 1 << 40: "b"},
+			Nested: map[string][]map[string]bool{"x": {{"t": true}}}, F32: 1.5}, getAs[outer]},
+		{"list", &listNode{1, &listNode{2, nil}}, getAs[*listNode]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := m.Load(context.Background())
+			if err := s.Set("k", tc.v); err != nil {
+				t.Fatalf("Set: %v", err)
+			}
+			got, err := tc.get(s)
+			if err != nil {
+				t.Fatalf("Get: %v", err)
+			}
+			if !reflect.DeepEqual(got, tc.v) {
+				t.Errorf("Get = %#v, want %#v", got, tc.v)
+			}
+		})
+	}
+	s := m.Load(context.Background())
+	if err := s.Set("k", textMarshaled{1}); !errors.Is(err, cookiesession.ErrEncode) {
+		t.Errorf("Set(a type that does not decode back) = %v, want ErrEncode", err)
+	}
+	cycle := &listNode{V: 1}
+	cycle.Next = cycle
+	if err := s.Set("k", cycle); !errors.Is(err, cookiesession.ErrEncode) {
+		t.Errorf("Set(a cycle) = %v, want ErrEncode", err)
+	}
+}
+
+// getAs reads key "k" as a T.
+func getAs[T any](s *cookiesession.Session) (any, error) {
+	v, ok, err := cookiesession.Get[T](s, "k")
+	if err == nil && !ok {
+		err = errors.New("not set")
+	}
+	return v, err
+}
+
 // Django test_decode_serializer_exception and
 // test_unpickling_exception: an authentic envelope whose payload does not
 // decode gives an empty session, no error to the handler, and one
