@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/crumbhq/crumb/internal/format"
@@ -56,7 +57,7 @@ func newTimes(maxAge int, expires time.Time) times {
 		return t
 	}
 	b := append(t.b[:0], "; Expires="...)
-	b = expires.UTC().AppendFormat(b, http.TimeFormat)
+	b = appendHTTPDate(b, expires)
 	b = append(b, "; Max-Age="...)
 	b = strconv.AppendInt(b, int64(maxAge), 10)
 	t.n = len(b)
@@ -64,6 +65,29 @@ func newTimes(maxAge int, expires time.Time) times {
 }
 
 func (t *times) bytes() []byte { return t.b[:t.n] }
+
+// appendHTTPDate appends t in http.TimeFormat, to the second. Sessions
+// sealed within one second share an Expires, so the last one formatted
+// is kept and copied.
+func appendHTTPDate(b []byte, t time.Time) []byte {
+	sec := t.Unix()
+	if d := lastDate.Load(); d != nil && d.sec == sec {
+		return append(b, d.text[:d.n]...)
+	}
+	d := &httpDate{sec: sec}
+	d.n = len(t.UTC().AppendFormat(d.text[:0], http.TimeFormat))
+	lastDate.Store(d)
+	return append(b, d.text[:d.n]...)
+}
+
+// httpDate is a second formatted in http.TimeFormat.
+type httpDate struct {
+	sec  int64
+	text [32]byte
+	n    int
+}
+
+var lastDate atomic.Pointer[httpDate]
 
 // lineLen is the length of the line of chunk i with a value of n
 // characters.

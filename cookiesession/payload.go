@@ -268,7 +268,7 @@ func (w *walker) walk(v reflect.Value, depth, hops int) error {
 	case typeTime, typeRawMessage:
 		return w.spend(1)
 	}
-	if t.Implements(typeMarshaler) || t.Implements(typeBinaryMarsh) {
+	if t.NumMethod() > 0 && (t.Implements(typeMarshaler) || t.Implements(typeBinaryMarsh)) {
 		return w.spend(1) // the type encodes itself
 	}
 	switch t.Kind() {
