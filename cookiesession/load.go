@@ -31,9 +31,10 @@ func (m *Manager) Load(ctx context.Context, cookieHeaders ...string) *Session {
 // newSession returns the session of a request with the given Cookie
 // header values.
 func (m *Manager) newSession(ctx context.Context, cookieHeaders []string) *Session {
-	st := new(state)
-	m.initState(st, ctx, cookieHeaders)
-	return wrap(st)
+	b := new(sessionBox)
+	m.initState(&b.st, ctx, cookieHeaders)
+	b.s.bind(&b.st)
+	return &b.s
 }
 
 // initState sets up the zero state st for a request with the given

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"sync/atomic"
+	"sync"
 )
 
 // contextKey keys the sessions of a context.
@@ -20,7 +20,8 @@ type request struct {
 	context.Context // the request's context, as Handler received it
 	st              state
 	w               responseWriter
-	s               atomic.Pointer[Session] // made on first use: most requests never ask
+	s               Session
+	bound           sync.Once // binds s on first use: most requests never ask
 }
 
 // Value returns r for contextKey{}, and defers every other key to the
@@ -34,12 +35,11 @@ func (r *request) Value(key any) any {
 
 // session returns the Session of r, the same one on every call.
 func (r *request) session() *Session {
-	if s := r.s.Load(); s != nil {
-		return s
-	}
-	r.s.CompareAndSwap(nil, wrap(&r.st))
-	return r.s.Load()
+	r.bound.Do(r.bind)
+	return &r.s
 }
+
+func (r *request) bind() { r.s.bind(&r.st) }
 
 // requestOf returns the innermost request in ctx, or nil.
 func requestOf(ctx context.Context) *request {

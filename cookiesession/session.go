@@ -42,8 +42,14 @@ type Session struct {
 	get func() *state
 }
 
-// wrap returns the Session of st.
-func wrap(st *state) *Session { return &Session{get: func() *state { return st }} }
+// bind makes s the Session of st.
+func (s *Session) bind(st *state) { s.get = func() *state { return st } }
+
+// sessionBox is a Session and its state in one allocation.
+type sessionBox struct {
+	st state
+	s  Session
+}
 
 // state returns the session's state, or nil for a nil Session.
 func (s *Session) state() *state {

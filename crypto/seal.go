@@ -3,6 +3,7 @@ package crypto
 import (
 	"crypto/rand"
 	"io"
+	"sync"
 
 	"github.com/crumbhq/crumb/internal/format"
 )
@@ -54,19 +55,31 @@ func (k *Key) seal(r io.Reader, dst []byte, chunks int, plaintext, additionalDat
 	if err := readNonce(r, nonce); err != nil {
 		return nil, err
 	}
-	ad := appendAD(dst[n:n+format.HeaderSize], additionalData)
-	out, err := k.material().aead.Seal(dst, nonce, plaintext, ad)
+	ad := getAD(dst[n:n+format.HeaderSize], additionalData)
+	out, err := k.material().aead.Seal(dst, nonce, plaintext, *ad)
+	putAD(ad)
 	if err != nil {
 		return nil, err // unreachable: sizes checked above
 	}
 	return out, nil
 }
 
-// appendAD returns header ‖ additionalData in a new slice.
-func appendAD(header, additionalData []byte) []byte {
-	ad := make([]byte, 0, format.HeaderSize+len(additionalData))
-	ad = append(ad, header...)
-	return append(ad, additionalData...)
+// adPool holds the buffers that the additional data, header ‖
+// additionalData, is assembled in: the AEAD reads it and keeps nothing.
+var adPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// getAD returns header ‖ additionalData in a buffer from adPool; putAD
+// returns it.
+func getAD(header, additionalData []byte) *[]byte {
+	b := adPool.Get().(*[]byte)
+	*b = append(append((*b)[:0], header...), additionalData...)
+	return b
+}
+
+func putAD(b *[]byte) {
+	if cap(*b) <= 1024 {
+		adPool.Put(b)
+	}
 }
 
 // Open authenticates a sealed value under k and additionalData, and
@@ -84,9 +97,10 @@ func (k *Key) Open(dst, sealed, additionalData []byte) ([]byte, error) {
 	if h.KeyID != k.id {
 		return nil, errUnknownKey
 	}
-	ad := appendAD(sealed[:format.HeaderSize], additionalData)
+	ad := getAD(sealed[:format.HeaderSize], additionalData)
 	nonce := sealed[format.HeaderSize : format.HeaderSize+format.NonceSize]
-	out, err := k.material().aead.Open(dst, nonce, sealed[format.HeaderSize+format.NonceSize:], ad)
+	out, err := k.material().aead.Open(dst, nonce, sealed[format.HeaderSize+format.NonceSize:], *ad)
+	putAD(ad)
 	if err != nil {
 		return nil, errUnauthentic
 	}
