@@ -83,7 +83,7 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 	// Open now if the cookie is unopened: to see whether a session is due
 	// for renewal, or (at no cryptographic cost) to report cookies that
 	// cannot be sessions.
-	open := !st.loaded && (!st.plausible || m.renews)
+	open := !st.loaded && (!st.isPlausible() || m.renews)
 	st.mu.Unlock()
 	if open {
 		st.load()
@@ -94,7 +94,7 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 	// A cookie that may be valid on another instance (its key is unknown
 	// here, it was saved ahead of this clock, or the Revoker could not
 	// check it) is left alone, unless the handler ended the session.
-	if st.carried && st.empty() && (!st.keep || st.flushed) {
+	if st.carriedCookie() && st.empty() && (!st.keep || st.flushed) {
 		m.deleteCookies(st, h, 0)
 		st.varied = true
 		return nil
@@ -119,7 +119,7 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 	if deadline <= now {
 		// Expired by its own rule (a past ExpiresAt, IdleFor of zero or
 		// less): never seal a dead session.
-		if st.carried {
+		if st.carriedCookie() {
 			m.deleteCookies(st, h, 0)
 			st.varied = true
 		}

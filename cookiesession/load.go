@@ -1,12 +1,14 @@
 package cookiesession
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/textproto"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crumbhq/crumb/crypto"
@@ -65,19 +67,12 @@ func (st *state) readCookies(headers []string) {
 			if name == "" {
 				continue
 			}
-			octets, text := classify(value)
-			if !octets {
-				continue // net/http skips it
-			}
 			if name == m.name {
-				st.carried = true
-				if st.nCandidates < len(st.candidates) {
-					st.candidates[st.nCandidates] = value
-					st.textForm[st.nCandidates] = text
-					st.nCandidates++
-					st.plausible = st.plausible || (text && m.plausible(value))
-				}
+				st.addCandidate(value)
 				continue
+			}
+			if octets, _ := classify(value); !octets {
+				continue // net/http skips it
 			}
 			if i := chunkIndex(name, m.name); i > 0 {
 				st.headers = headers // read again if the chunks are needed
@@ -87,9 +82,84 @@ func (st *state) readCookies(headers []string) {
 	}
 }
 
+// addCandidate keeps value, a value of the session cookie, if there is
+// room. Its characters are checked later, when they matter, and once: a
+// value net/http would skip (not cookie octets) is then no candidate and
+// was not carried. Only when a fifth value comes are the kept ones
+// checked now, to make room for it, so that the candidates are always the
+// first values net/http would give.
+func (st *state) addCandidate(value string) {
+	if st.nCandidates == len(st.candidates) {
+		n := 0
+		for i := range st.nCandidates {
+			if st.class(i)&octetBit != 0 {
+				st.candidates[n], st.classes[n] = st.candidates[i], st.classes[i]
+				n++
+			}
+		}
+		st.nCandidates = n
+		if n == len(st.candidates) {
+			if octets, _ := classify(value); octets {
+				st.extraCarried = true
+			}
+			return
+		}
+	}
+	st.candidates[st.nCandidates], st.classes[st.nCandidates] = value, 0
+	st.nCandidates++
+}
+
+// class returns the class of candidate i (octetBit, textBit), computing
+// it on first use.
+func (st *state) class(i int) byte {
+	if st.classes[i]&classKnown == 0 {
+		c := byte(classKnown)
+		if octets, text := classify(st.candidates[i]); octets {
+			c |= octetBit
+			if text {
+				c |= textBit
+			}
+		}
+		st.classes[i] = c
+	}
+	return st.classes[i]
+}
+
+// carriedCookie reports whether the request carried the session cookie:
+// a value of its name that net/http reads. Callers hold st.mu, or own st.
+func (st *state) carriedCookie() bool {
+	if st.extraCarried {
+		return true
+	}
+	for i := range st.nCandidates {
+		if st.class(i)&octetBit != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// isPlausible reports whether some candidate may be a valid session
+// cookie, judging by its characters and header alone. Callers hold st.mu.
+func (st *state) isPlausible() bool {
+	for i := range st.nCandidates {
+		if st.class(i)&textBit != 0 && st.m.plausible(st.candidates[i]) {
+			return true
+		}
+	}
+	return false
+}
+
 // withinMaxCookies reports whether headers hold no more cookies than
 // net/http reads.
 func withinMaxCookies(headers []string) bool {
+	size := 0
+	for _, line := range headers {
+		size += len(line)
+	}
+	if size < 2*maxCookies {
+		return true // each cookie but the last takes a character and a ";"
+	}
 	n := 0
 	for _, line := range headers {
 		n += strings.Count(line, ";") + 1
@@ -129,11 +199,10 @@ func (st *state) chunkCookies() chunkSet {
 			if i == 0 {
 				continue
 			}
-			octets, text := classify(value)
-			if !octets {
+			if octets, _ := classify(value); !octets {
 				continue
 			}
-			set.values[i], set.text[i] = value, text
+			set.values[i] = value
 			set.count[i] = min(set.count[i]+1, 2)
 			set.carried = max(set.carried, i+1)
 		}
@@ -157,8 +226,9 @@ func classify(v string) (octets, text bool) {
 }
 
 const (
-	octetBit = 1 << iota // a byte net/http accepts in a cookie value
-	textBit              // a byte of unpadded base64url
+	octetBit   = 1 << iota // a byte net/http accepts in a cookie value
+	textBit                // a byte of unpadded base64url
+	classKnown             // for a candidate: its class has been computed
 )
 
 var byteClass = func() (c [256]byte) {
@@ -207,19 +277,15 @@ type origin struct {
 // into a session payload, checking, in order: chunk count, length and
 // encoding, key ID, authentication, payload, deadline, NotBefore and the
 // Revoker. It runs no lock of crumb's: the Revoker may take its time.
-func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string, textForm bool, chunks *chunkSet, now int64) (*payload, origin, error) {
-	text, n, err := m.assemble(value, textForm, chunks)
+func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string, chunks *chunkSet, now int64) (*payload, origin, error) {
+	text, n, err := m.assemble(value, chunks)
 	if err != nil {
 		return nil, origin{}, err
-	}
-	v, ok := format.ParseText(text) // length, header, canonical base64: readCookies checked the alphabet
-	if !ok || v.Header.Chunks != n {
-		return nil, origin{}, crypto.Invalid(crypto.ReasonMalformed)
 	}
 	if ring == nil {
 		return nil, origin{}, errNoKeyring
 	}
-	pt, opened, err := ring.Open(v.Sealed[format.HeaderSize+format.NonceSize:format.HeaderSize+format.NonceSize], v.Sealed, m.ad)
+	pt, opened, err := openText(ring, text, n, m.ad)
 	if err != nil {
 		return nil, origin{}, err
 	}
@@ -255,6 +321,37 @@ func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string
 	}
 	return p, origin{opened, n}, nil
 }
+
+// openText decodes a text form of n cookies and opens it under ring,
+// and returns a copy of its plaintext. The text is decoded and opened in a
+// pooled buffer, so that a cookie that fails, however long, allocates
+// nothing; the buffer is cleared before it goes back.
+func openText(ring *rotation.Keyring, text string, n int, ad []byte) ([]byte, rotation.Opened, error) {
+	buf := sealedPool.Get().(*[]byte)
+	used := 0
+	defer func() {
+		clear((*buf)[:used])
+		sealedPool.Put(buf)
+	}()
+	used = min(len(*buf), len(text)/4*3+2)
+	v, ok := format.ParseInto((*buf)[:0], text) // length, header, alphabet and canonical base64: once
+	if !ok || v.Header.Chunks != n {
+		return nil, rotation.Opened{}, crypto.Invalid(crypto.ReasonMalformed)
+	}
+	const at = format.HeaderSize + format.NonceSize
+	pt, opened, err := ring.Open(v.Sealed[at:at], v.Sealed, ad)
+	if err != nil {
+		return nil, rotation.Opened{}, err
+	}
+	return bytes.Clone(pt), opened, nil
+}
+
+// sealedPool holds buffers for decoding one cookie's text form; a chunked
+// value, longer, gets its own.
+var sealedPool = sync.Pool{New: func() any {
+	b := make([]byte, format.MaxChunkLen/4*3)
+	return &b
+}}
 
 // mayLiveElsewhere reports whether a cookie rejected with err may still be
 // valid on another instance (one holding a key this one lacks, or whose

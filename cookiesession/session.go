@@ -73,16 +73,15 @@ type state struct {
 	ringSet bool
 
 	// The request's cookies.
-	candidates  [maxCandidates]string // values of cookies with the session's name
-	textForm    [maxCandidates]bool   // each is in the alphabet of the text form
-	nCandidates int
-	headers     []string // its Cookie headers, if it carried chunks
-	chunksSeen  int      // one more than the highest index of a chunk cookie it carried
-	carried     bool     // the request carried the session cookie
-	plausible   bool     // some candidate may be a valid cookie
-	loaded      bool     // candidates have been opened (or given up on)
-	keep        bool     // a rejected candidate may be valid on another instance: never delete it
-	loadErr     error    // why no candidate became the session, if one was carried
+	candidates   [maxCandidates]string // values of cookies with the session's name
+	classes      [maxCandidates]byte   // their classes, once known: see state.class
+	nCandidates  int
+	extraCarried bool     // the request carried more values of the session cookie than it has room for
+	headers      []string // its Cookie headers, if it carried chunks
+	chunksSeen   int      // one more than the highest index of a chunk cookie it carried
+	loaded       bool     // candidates have been opened (or given up on)
+	keep         bool     // a rejected candidate may be valid on another instance: never delete it
+	loadErr      error    // why no candidate became the session, if one was carried
 
 	// The session.
 	id       []byte // nil until the first save
@@ -133,7 +132,7 @@ func (s *state) load() {
 		t := s.m.now()
 		now := unixNano(t)
 		s.mu.Lock()
-		candidates, textForm := s.candidates[:s.nCandidates], s.textForm
+		candidates := s.candidates[:s.nCandidates]
 		var chunks chunkSet
 		if s.chunksSeen > 0 {
 			chunks = s.chunkCookies()
@@ -143,15 +142,28 @@ func (s *state) load() {
 		var p *payload
 		var from origin
 		var keep bool
+		var parsed [maxCandidates]bool // the text form decoded: all its characters are in the alphabet
 		for i, v := range candidates {
 			var err error
-			if p, from, err = s.m.open(s.ctx, ring, v, textForm[i], &chunks, now); err == nil {
+			p, from, err = s.m.open(s.ctx, ring, v, &chunks, now)
+			parsed[i] = err == nil || (crypto.ReasonOf(err) != crypto.ReasonMalformed && !errors.Is(err, errNoKeyring))
+			if err == nil {
 				break
+			}
+			if crypto.ReasonOf(err) == crypto.ReasonMalformed {
+				if octets, _ := classify(v); !octets {
+					continue // net/http skips it: no cookie, nothing to report
+				}
 			}
 			errs = append(errs, err)
 			keep = keep || mayLiveElsewhere(err)
 		}
 		s.mu.Lock()
+		for i, ok := range parsed {
+			if ok {
+				s.classes[i] = classKnown | octetBit | textBit
+			}
+		}
 		s.loaded, s.keep = true, keep
 		if p == nil && len(errs) > 0 {
 			s.loadErr = errs[0]
@@ -202,7 +214,7 @@ func (s *Session) use() *state {
 	}
 	st.load()
 	st.mu.Lock()
-	if st.committed && !st.varied && st.carried {
+	if st.committed && !st.varied && st.carriedCookie() {
 		st.lateAccess = true
 	}
 	st.accessed = true
@@ -219,7 +231,7 @@ func (s *state) change() {
 // opening the cookie: an unopened plausible cookie counts as content, as a
 // session key does in Django. Callers hold s.mu.
 func (s *state) empty() bool {
-	if !s.loaded && s.plausible {
+	if !s.loaded && s.isPlausible() {
 		return false
 	}
 	return s.id == nil && len(s.data) == 0 && s.value == nil && len(s.flashes) == 0 &&
@@ -625,7 +637,7 @@ func (s *Session) String() string {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	switch {
-	case !st.loaded && st.plausible:
+	case !st.loaded && st.isPlausible():
 		return "cookiesession.Session{not opened}"
 	case st.id == nil:
 		return fmt.Sprintf("cookiesession.Session{new, %d keys}", len(st.data))

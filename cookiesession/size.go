@@ -215,7 +215,7 @@ func (m *Manager) deleteCookies(st *state, h headerWriter, from int) {
 // the session it opened (or all of them, with no session cookie). A
 // session cookie that may be valid elsewhere keeps whatever it came with.
 func (m *Manager) deleteOrphans(st *state, h headerWriter) {
-	if st.keep || (st.carried && !st.loaded) {
+	if st.keep || (st.carriedCookie() && !st.loaded) {
 		return
 	}
 	from := max(st.chunks, 1)
@@ -231,7 +231,6 @@ func (m *Manager) deleteOrphans(st *state, h headerWriter) {
 // a request carried, read in one pass over its Cookie headers.
 type chunkSet struct {
 	values  [format.MaxChunks]string // the value of name.i; index 0 unused
-	text    [format.MaxChunks]bool   // values[i] is in the alphabet of the text form
 	count   [format.MaxChunks]uint8  // how many cookies named name.i, at most 2
 	carried int                      // one more than the highest i carried
 }
@@ -247,9 +246,9 @@ func (st *state) chunksCarried() int { return st.chunksSeen }
 // count names, each once: a chunk missing, duplicated (under another Path
 // or Domain) or past the count (a lost delete, or chunks of two sessions
 // mixed) rejects the set.
-func (m *Manager) assemble(first string, textForm bool, set *chunkSet) (text string, n int, err error) {
+func (m *Manager) assemble(first string, set *chunkSet) (text string, n int, err error) {
 	h, ok := format.HeaderOf(first)
-	if !textForm || !ok || h.Chunks > m.cfg.MaxChunks || len(first) > format.MaxChunkLen {
+	if !ok || h.Chunks > m.cfg.MaxChunks || len(first) > format.MaxChunkLen {
 		return "", 0, crypto.Invalid(crypto.ReasonMalformed)
 	}
 	if max(set.carried, 1) > h.Chunks || (h.Chunks > 1 && set.carried < h.Chunks) {
@@ -260,7 +259,7 @@ func (m *Manager) assemble(first string, textForm bool, set *chunkSet) (text str
 	}
 	size := len(first)
 	for i := 1; i < h.Chunks; i++ {
-		if set.count[i] != 1 || !set.text[i] || set.values[i] == "" || len(set.values[i]) > format.MaxChunkLen {
+		if set.count[i] != 1 || set.values[i] == "" || len(set.values[i]) > format.MaxChunkLen {
 			return "", 0, crypto.Invalid(crypto.ReasonMalformed)
 		}
 		size += len(set.values[i])

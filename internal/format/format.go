@@ -12,6 +12,7 @@ package format
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"strings"
 )
 
 // Sizes, in bytes unless they say characters.
@@ -142,35 +143,25 @@ type Value struct {
 	Sealed []byte
 }
 
-// Parse validates a text form once, in the order docs/FORMAT.md gives
+// Parse validates a text form once, with the checks docs/FORMAT.md gives
 // (length, alphabet, header, strict and canonical decoding, length of the
 // result), and returns the header and the sealed bytes, ready to open with
-// the key the header names. So Encode(Parse(s).Sealed) == s for every
-// accepted s.
-func Parse(text string) (Value, bool) {
-	h, ok := PeekHeader(text)
-	if !ok {
-		return Value{}, false
-	}
-	b, err := strict.DecodeString(text)
-	if err != nil || len(b) < Overhead {
-		return Value{}, false
-	}
-	return Value{Header: h, Sealed: b}, true
-}
+// the key the header names. The strict decoder checks the alphabet as it
+// goes, all but '\r' and '\n', which it would skip and which are looked
+// for first. So Encode(Parse(s).Sealed) == s for every accepted s.
+func Parse(text string) (Value, bool) { return ParseInto(nil, text) }
 
-// ParseText is Parse for a text whose every character the caller has
-// already checked is in the alphabet (as the session layer does while it
-// splits the Cookie header): it checks the rest in the same order.
-func ParseText(text string) (Value, bool) {
-	if !ValidLength(len(text)) {
+// ParseInto is Parse, decoding into dst's spare capacity when it is
+// enough, so that a caller can reuse a buffer.
+func ParseInto(dst []byte, text string) (Value, bool) {
+	if !ValidLength(len(text)) || strings.IndexByte(text, '\r') >= 0 || strings.IndexByte(text, '\n') >= 0 {
 		return Value{}, false
 	}
 	h, ok := HeaderOf(text)
 	if !ok {
 		return Value{}, false
 	}
-	b, err := strict.DecodeString(text)
+	b, err := strict.AppendDecode(dst[:0], []byte(text))
 	if err != nil || len(b) < Overhead {
 		return Value{}, false
 	}
