@@ -192,7 +192,7 @@ func (st *state) times(now int64, save bool) (issuedAt, savedAt, deadline int64)
 func (st *state) payload(id []byte, issuedAt, savedAt, deadline int64) payload {
 	return payload{
 		ID: id, IssuedAt: issuedAt, SavedAt: savedAt, Deadline: deadline,
-		Expiry: st.expiry.wire(), Subject: st.subject, Data: st.data, Value: st.value, Flashes: st.flashes, Ext: st.ext,
+		Expiry: st.expiry.wire(), Subject: st.subject, Data: st.data, RawData: st.rawData, Value: st.value, Flashes: st.flashes, Ext: st.ext,
 	}
 }
 

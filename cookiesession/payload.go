@@ -3,7 +3,6 @@ package cookiesession
 import (
 	"encoding"
 	"fmt"
-	"maps"
 	"math"
 	"math/big"
 	"reflect"
@@ -28,6 +27,7 @@ type payload struct {
 	Expiry   *expiryWire                // 5: custom expiry, if any
 	Subject  string                     // 6: for revocation checks
 	Data     map[string]cbor.RawMessage // 7: dict-like values
+	RawData  rawData                    // 7 as read, until Data is built from it (at most one of the two is set)
 	Value    cbor.RawMessage            // 8: typed-mode value
 	Flashes  []cbor.RawMessage          // 9: pending flash messages
 	// Ext holds extension fields (keys 16 to 63) that a later version of
@@ -586,7 +586,7 @@ func readPayload(b []byte) (*payload, error) {
 			}
 			p.Subject = string(s)
 		case 7:
-			p.Data, err = r.data()
+			p.RawData, err = r.data()
 		case 8:
 			p.Value, err = r.value()
 		case 9:
@@ -673,30 +673,86 @@ func (r *cborReader) value() (cbor.RawMessage, error) {
 	return r.b[start:r.off:r.off], nil
 }
 
-// data reads the non-empty map of text keys to stored values.
-func (r *cborReader) data() (map[string]cbor.RawMessage, error) {
+// data checks the non-empty map of text keys to stored values and returns
+// its encoding: the map is built only if the session needs it
+// (rawData.build), and a key is looked up in the encoding itself.
+func (r *cborReader) data() (rawData, error) {
+	start := r.off
 	m, _, n, err := r.head()
 	if err != nil || m != majorMap || n == 0 || !r.fits(n) {
 		return nil, errCBOR
 	}
-	data := make(map[string]cbor.RawMessage, n)
 	var prev []byte
 	for i := range n {
-		start := r.off
-		key, err := r.bytes(majorText)
-		if err != nil {
+		kstart := r.off
+		if _, err := r.bytes(majorText); err != nil {
 			return nil, err
 		}
-		enc := r.b[start:r.off]
+		enc := r.b[kstart:r.off]
 		if i > 0 && string(prev) >= string(enc) {
 			return nil, errCBOR // out of order, or a duplicate
 		}
 		prev = enc
-		if data[string(key)], err = r.value(); err != nil {
+		if _, err := r.value(); err != nil {
 			return nil, err
 		}
 	}
-	return data, nil
+	return rawData(r.b[start:r.off:r.off]), nil
+}
+
+// rawData is the encoding of a session's data (payload field 7), as data
+// checked it: a map of text keys, in order, to stored values.
+type rawData []byte
+
+// pairs calls f with each key and value of d, in order, until f returns
+// false. The values alias d.
+func (d rawData) pairs(f func(key []byte, value cbor.RawMessage) bool) {
+	r := cborReader{b: d}
+	_, _, n, _ := r.head()
+	for range n {
+		key, _ := r.bytes(majorText)
+		v, _ := r.value()
+		if !f(key, v) {
+			return
+		}
+	}
+}
+
+// len returns how many keys d holds.
+func (d rawData) len() int {
+	if d == nil {
+		return 0
+	}
+	r := cborReader{b: d}
+	_, _, n, _ := r.head()
+	return int(n)
+}
+
+// get returns the value of key, aliasing d. Keys are in the order of
+// their encodings, shorter first, so the search stops at the first
+// larger one.
+func (d rawData) get(key string) (v cbor.RawMessage, ok bool) {
+	d.pairs(func(k []byte, value cbor.RawMessage) bool {
+		if len(k) > len(key) || (len(k) == len(key) && string(k) >= key) {
+			v, ok = value, string(k) == key
+			return false
+		}
+		return true
+	})
+	return v, ok
+}
+
+// build returns d as a map whose values alias d.
+func (d rawData) build() map[string]cbor.RawMessage {
+	if d == nil {
+		return nil
+	}
+	m := make(map[string]cbor.RawMessage, d.len())
+	d.pairs(func(k []byte, v cbor.RawMessage) bool {
+		m[string(k)] = v
+		return true
+	})
+	return m
 }
 
 // flashes reads the non-empty array of stored values.
@@ -719,7 +775,7 @@ func (r *cborReader) flashes() ([]cbor.RawMessage, error) {
 // core ones.
 func appendPayload(dst []byte, p *payload) []byte {
 	n := 4 + len(p.Ext)
-	for _, present := range []bool{p.Expiry != nil, p.Subject != "", len(p.Data) > 0, p.Value != nil, len(p.Flashes) > 0} {
+	for _, present := range []bool{p.Expiry != nil, p.Subject != "", len(p.Data) > 0 || p.RawData != nil, p.Value != nil, len(p.Flashes) > 0} {
 		if present {
 			n++
 		}
@@ -741,12 +797,20 @@ func appendPayload(dst []byte, p *payload) []byte {
 		dst = appendHead(dst, majorUint, 6)
 		dst = append(appendHead(dst, majorText, uint64(len(p.Subject))), p.Subject...)
 	}
-	if len(p.Data) > 0 {
+	if p.RawData != nil {
+		dst = appendHead(dst, majorUint, 7)
+		dst = append(dst, p.RawData...) // as read: already canonical
+	} else if len(p.Data) > 0 {
 		dst = appendHead(dst, majorUint, 7)
 		dst = appendHead(dst, majorMap, uint64(len(p.Data)))
 		// Text keys in the order of their encodings: shorter first, then
 		// bytewise, since the head encodes the length.
-		keys := slices.SortedFunc(maps.Keys(p.Data), func(a, b string) int {
+		var room [16]string // most sessions have few keys: sort them without allocating
+		keys := room[:0]
+		for k := range p.Data {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b string) int {
 			if len(a) != len(b) {
 				return len(a) - len(b)
 			}
@@ -779,7 +843,7 @@ func appendPayload(dst []byte, p *payload) []byte {
 // sizing the buffer appendPayload writes into.
 func payloadSizeHint(p *payload) int {
 	const head = 9 // the longest head
-	n := 1 + 2 + head + len(p.ID) + 3*(1+head) + 2 + 2*head + 1 + head + len(p.Subject) + 2 + head + 1 + len(p.Value) + 2 + head
+	n := 1 + 2 + head + len(p.ID) + 3*(1+head) + 2 + 2*head + 1 + head + len(p.Subject) + 2 + head + len(p.RawData) + 1 + len(p.Value) + 2 + head
 	for k, v := range p.Data {
 		n += head + len(k) + len(v)
 	}

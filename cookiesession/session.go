@@ -93,7 +93,8 @@ type state struct {
 	// share whatever this request sets.
 	loadedExpiry Expiry
 	subject      string
-	data         map[string]cbor.RawMessage
+	data         map[string]cbor.RawMessage // built from rawData on first need
+	rawData      rawData                    // the data as the cookie held it, until data is built
 	value        cbor.RawMessage
 	flashes      []cbor.RawMessage
 	ext          []extField // extension fields a later version wrote, kept as they are
@@ -174,7 +175,7 @@ func (s *state) load() {
 				s.expiry, _ = p.Expiry.expiry()
 			}
 			s.loadedExpiry = s.expiry
-			s.subject, s.data, s.value, s.flashes, s.ext = p.Subject, p.Data, p.Value, p.Flashes, p.Ext
+			s.subject, s.rawData, s.value, s.flashes, s.ext = p.Subject, p.RawData, p.Value, p.Flashes, p.Ext
 			s.fromCookie, s.reseal, s.keyID, s.chunks = true, from.Reseal, from.KeyID, from.chunks
 		}
 		s.mu.Unlock()
@@ -221,6 +222,33 @@ func (s *Session) use() *state {
 	return st
 }
 
+// dataMap returns the session's data as a map, building it from the
+// cookie's encoding on first need. Callers hold s.mu.
+func (s *state) dataMap() map[string]cbor.RawMessage {
+	if s.rawData != nil {
+		s.data, s.rawData = s.rawData.build(), nil
+	}
+	return s.data
+}
+
+// lookup returns the value stored under key, without building the map.
+// Callers hold s.mu.
+func (s *state) lookup(key string) (cbor.RawMessage, bool) {
+	if s.rawData != nil {
+		return s.rawData.get(key)
+	}
+	v, ok := s.data[key]
+	return v, ok
+}
+
+// dataLen returns how many keys the session holds. Callers hold s.mu.
+func (s *state) dataLen() int {
+	if s.rawData != nil {
+		return s.rawData.len()
+	}
+	return len(s.data)
+}
+
 // change marks the session modified. Callers hold s.mu.
 func (s *state) change() {
 	s.modified = true
@@ -234,7 +262,7 @@ func (s *state) empty() bool {
 	if !s.loaded && s.isPlausible() {
 		return false
 	}
-	return s.id == nil && len(s.data) == 0 && s.value == nil && len(s.flashes) == 0 &&
+	return s.id == nil && s.dataLen() == 0 && s.value == nil && len(s.flashes) == 0 &&
 		s.expiry.kind == expDefault && s.subject == ""
 }
 
@@ -387,10 +415,12 @@ func (s *Session) Set(key string, value any) error {
 	if err != nil {
 		return err
 	}
-	if st.data == nil {
-		st.data = make(map[string]cbor.RawMessage)
+	data := st.dataMap()
+	if data == nil {
+		data = make(map[string]cbor.RawMessage)
+		st.data = data
 	}
-	st.data[key] = raw
+	data[key] = raw
 	st.change()
 	return nil
 }
@@ -403,10 +433,10 @@ func (s *Session) Delete(key string) bool {
 		return false
 	}
 	defer st.mu.Unlock()
-	if _, ok := st.data[key]; !ok {
+	if _, ok := st.lookup(key); !ok {
 		return false
 	}
-	delete(st.data, key)
+	delete(st.dataMap(), key)
 	st.change()
 	return true
 }
@@ -418,7 +448,7 @@ func (s *Session) Has(key string) bool {
 		return false
 	}
 	defer st.mu.Unlock()
-	_, ok := st.data[key]
+	_, ok := st.lookup(key)
 	return ok
 }
 
@@ -429,7 +459,7 @@ func (s *Session) Len() int {
 		return 0
 	}
 	defer st.mu.Unlock()
-	return len(st.data)
+	return st.dataLen()
 }
 
 // Keys returns the keys, sorted.
@@ -439,7 +469,7 @@ func (s *Session) Keys() []string {
 		return nil
 	}
 	defer st.mu.Unlock()
-	return slices.Sorted(maps.Keys(st.data))
+	return slices.Sorted(maps.Keys(st.dataMap()))
 }
 
 // Items returns the keys and values as a new map (Django's items), each
@@ -453,7 +483,7 @@ func (s *Session) Items() (map[string]any, error) {
 	if st == nil {
 		return nil, ErrNoSession
 	}
-	data := maps.Clone(st.data)
+	data := maps.Clone(st.dataMap())
 	st.mu.Unlock()
 	items := make(map[string]any, len(data))
 	for k, raw := range data {
@@ -480,7 +510,7 @@ func (s *Session) Clear() {
 }
 
 func (s *state) clear() {
-	s.data, s.value, s.flashes, s.subject, s.expiry, s.ext = nil, nil, nil, "", DefaultExpiry, nil
+	s.data, s.rawData, s.value, s.flashes, s.subject, s.expiry, s.ext = nil, nil, nil, nil, "", DefaultExpiry, nil
 }
 
 // revokeUntil returns how long a Revoker must deny the session's ID if it
@@ -640,9 +670,9 @@ func (s *Session) String() string {
 	case !st.loaded && st.isPlausible():
 		return "cookiesession.Session{not opened}"
 	case st.id == nil:
-		return fmt.Sprintf("cookiesession.Session{new, %d keys}", len(st.data))
+		return fmt.Sprintf("cookiesession.Session{new, %d keys}", st.dataLen())
 	}
-	return fmt.Sprintf("cookiesession.Session{ID %s, %d keys}", encodeID(st.id), len(st.data))
+	return fmt.Sprintf("cookiesession.Session{ID %s, %d keys}", encodeID(st.id), st.dataLen())
 }
 
 // Format writes String for every verb and flag, %#v included, so that

@@ -697,3 +697,57 @@ func TestSessionSmallAPIs(t *testing.T) {
 		t.Errorf("TooLargeError.Error() = %q", msg)
 	}
 }
+
+// TestSessionKeysFromCookie checks every way of reading the keys of a
+// session that came in a cookie, before and after the session builds its
+// map: keys of many lengths, sharing prefixes, non-ASCII, and absent keys
+// that sort before, between and after them.
+func TestSessionKeysFromCookie(t *testing.T) {
+	t.Parallel()
+	h := newManager(t, cookiesession.Config{})
+	data := map[string]any{"": 0, "a": 1, "b": 2, "ab": 3, "ba": 4, "abc": 5, "é": 6, "zzzzzzzz": 7, "a\x00": 8}
+	absent := []string{"c", "aa", "abd", "abcd", "zzzzzzzzz", "\x00", "e", "ü"}
+	value := h.seed(data)
+	check := func(t *testing.T, s *cookiesession.Session) {
+		t.Helper()
+		if s.Len() != len(data) {
+			t.Errorf("Len() = %d, want %d", s.Len(), len(data))
+		}
+		for k, want := range data {
+			if got, ok := getInt(t, s, k); !ok || got != want {
+				t.Errorf("Get(%q) = %d, %v; want %d", k, got, ok, want)
+			}
+			if !s.Has(k) {
+				t.Errorf("Has(%q) = false", k)
+			}
+		}
+		for _, k := range absent {
+			if s.Has(k) {
+				t.Errorf("Has(%q) = true for an absent key", k)
+			}
+			if _, ok, err := cookiesession.Get[int](s, k); ok || err != nil {
+				t.Errorf("Get(%q) = %v, %v for an absent key", k, ok, err)
+			}
+		}
+	}
+	t.Run("as read", func(t *testing.T) { check(t, h.load(value)) })
+	t.Run("after a change", func(t *testing.T) {
+		s := h.load(value)
+		if !s.Delete("zzzzzzzz") || !s.Delete("a") {
+			t.Fatal("Delete of a present key reported false")
+		}
+		if err := s.Set("zzzzzzzz", 7); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Set("a", 1); err != nil {
+			t.Fatal(err)
+		}
+		check(t, s)
+		check(t, h.load(h.save(s)))
+	})
+	t.Run("unchanged, re-sealed", func(t *testing.T) {
+		s := h.load(value)
+		s.MarkModified()
+		check(t, h.load(h.save(s)))
+	})
+}

@@ -170,7 +170,11 @@ func withParts(err error, p *payload) error {
 // largestParts returns the three largest parts of p, by encoded size.
 func largestParts(p *payload) []Part {
 	var parts []Part
-	for k, v := range p.Data {
+	data := p.Data
+	if p.RawData != nil {
+		data = p.RawData.build()
+	}
+	for k, v := range data {
 		parts = append(parts, Part{Name: k, Size: len(appendHead(nil, majorText, uint64(len(k)))) + len(k) + len(v)})
 	}
 	if p.Value != nil {

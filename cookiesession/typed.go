@@ -13,7 +13,7 @@ func Get[T any](s *Session, key string) (v T, ok bool, err error) {
 	if st == nil {
 		return v, false, ErrNoSession
 	}
-	raw, ok := st.data[key]
+	raw, ok := st.lookup(key)
 	st.mu.Unlock()
 	if !ok {
 		return v, false, nil
@@ -35,7 +35,7 @@ func Pop[T any](s *Session, key string) (v T, ok bool, err error) {
 		return v, false, ErrNoSession
 	}
 	defer st.mu.Unlock()
-	raw, ok := st.data[key]
+	raw, ok := st.lookup(key)
 	if !ok {
 		return v, false, nil
 	}
@@ -43,7 +43,7 @@ func Pop[T any](s *Session, key string) (v T, ok bool, err error) {
 		var zero T
 		return zero, true, err
 	}
-	delete(st.data, key)
+	delete(st.dataMap(), key)
 	st.change()
 	return v, true, nil
 }
