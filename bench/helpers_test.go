@@ -9,6 +9,7 @@ import (
 	"encoding/gob"
 	"net/http"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/crumbhq/crumb/cookiesession"
@@ -126,3 +127,6 @@ func (w *writer) reset() {
 
 // background is the context of requests built by the benchmarks.
 var background = context.Background()
+
+// runtimeProcs is GOMAXPROCS.
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

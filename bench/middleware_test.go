@@ -214,4 +214,3 @@ func BenchmarkMiddleware(b *testing.B) {
 		})
 	}
 }
-

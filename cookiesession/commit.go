@@ -110,7 +110,7 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 	}
 	t := m.now()
 	now := unixNano(t)
-	due := st.fromCookie && m.renews && now-st.savedAt >= m.renewAfter
+	due := st.fromCookie && m.renews && now-st.SavedAt >= m.renewAfter
 	if !(st.modified || st.reseal || due) {
 		m.deleteOrphans(st, h)
 		return nil
@@ -125,11 +125,11 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 		}
 		return nil
 	}
-	id := st.id
+	id := st.ID
 	if id == nil {
 		id = newID()
 	}
-	p := st.payload(id, issuedAt, savedAt, deadline)
+	p := st.toSeal(id, issuedAt, savedAt, deadline)
 	gen := st.gen
 	if rev := m.cfg.Revoker; st.fromCookie && rev != nil {
 		// Do not write back a session that a concurrent request (a logout
@@ -158,7 +158,7 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 	}
 	if st.gen == gen {
 		// The session as sealed is what this request sees from now on.
-		st.id, st.issuedAt, st.savedAt, st.deadline = id, issuedAt, savedAt, deadline
+		st.ID, st.IssuedAt, st.SavedAt, st.Deadline = id, issuedAt, savedAt, deadline
 	}
 	for _, line := range lines {
 		h.setCookie(line)
@@ -176,8 +176,8 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 // ahead of this one (within ClockSkew) is saved at its issue time at the
 // earliest, so that issued <= saved always holds. Called with st.mu held.
 func (st *state) times(now int64, save bool) (issuedAt, savedAt, deadline int64) {
-	issuedAt, savedAt, deadline = st.issuedAt, st.savedAt, st.deadline
-	if st.id == nil {
+	issuedAt, savedAt, deadline = st.IssuedAt, st.SavedAt, st.Deadline
+	if st.ID == nil {
 		issuedAt = now
 	}
 	if save {
@@ -187,12 +187,12 @@ func (st *state) times(now int64, save bool) (issuedAt, savedAt, deadline int64)
 	return issuedAt, savedAt, deadline
 }
 
-// payload returns the payload that seals the session with the given ID
+// toSeal returns the payload that seals the session with the given ID
 // and times. Called with st.mu held.
-func (st *state) payload(id []byte, issuedAt, savedAt, deadline int64) payload {
+func (st *state) toSeal(id []byte, issuedAt, savedAt, deadline int64) payload {
 	return payload{
 		ID: id, IssuedAt: issuedAt, SavedAt: savedAt, Deadline: deadline,
-		Expiry: st.expiry.wire(), Subject: st.subject, Data: st.data, RawData: st.rawData, Value: st.value, Flashes: st.flashes, Ext: st.ext,
+		Expiry: st.expiry.wire(), Subject: st.Subject, Data: st.Data, RawData: st.RawData, Value: st.Value, Flashes: st.Flashes, Ext: st.Ext,
 	}
 }
 

@@ -277,7 +277,7 @@ type origin struct {
 // into a session payload, checking, in order: chunk count, length and
 // encoding, key ID, authentication, payload, deadline, NotBefore and the
 // Revoker. It runs no lock of crumb's: the Revoker may take its time.
-func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string, chunks *chunkSet, now int64) (*payload, origin, error) {
+func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string, chunks *chunkSet, now int64) (*content, origin, error) {
 	text, n, err := m.assemble(value, chunks)
 	if err != nil {
 		return nil, origin{}, err
@@ -289,8 +289,9 @@ func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string
 	if err != nil {
 		return nil, origin{}, err
 	}
-	p, err := decodePayload(pt)
-	if err != nil {
+	c := new(content)
+	p := &c.payload
+	if err := decodePayload(pt, p); err != nil {
 		return nil, origin{}, err
 	}
 	e := Expiry{}
@@ -319,7 +320,7 @@ func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string
 			return nil, origin{}, &checkError{err}
 		}
 	}
-	return p, origin{opened, n}, nil
+	return c, origin{opened, n}, nil
 }
 
 // openText decodes a text form of n cookies and opens it under ring,

@@ -541,26 +541,25 @@ var errPayload = crypto.Invalid(crypto.ReasonPayload)
 // extension keys 16 to 63 holding values, no other key, each stored value
 // nesting at most valueNesting levels, and consistent times. The stored
 // values it returns alias b. Its errors are errPayload.
-func decodePayload(b []byte) (*payload, error) {
-	p, err := readPayload(b)
-	if err != nil {
-		return nil, errPayload
+func decodePayload(b []byte, p *payload) error {
+	if err := readPayload(b, p); err != nil {
+		*p = payload{}
+		return errPayload
 	}
-	return p, nil
+	return nil
 }
 
-func readPayload(b []byte) (*payload, error) {
+func readPayload(b []byte, p *payload) error {
 	r := cborReader{b: b}
 	major, _, n, err := r.head()
 	if err != nil || major != majorMap || !r.fits(n) {
-		return nil, errCBOR
+		return errCBOR
 	}
-	p := new(payload)
 	last, seen := uint64(0), 0
 	for range n {
 		major, _, key, err := r.head()
 		if err != nil || major != majorUint || key <= last {
-			return nil, errCBOR // not an unsigned key, out of order or repeated
+			return errCBOR // not an unsigned key, out of order or repeated
 		}
 		last = key
 		if key < 10 {
@@ -602,16 +601,16 @@ func readPayload(b []byte) (*payload, error) {
 			}
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
 	switch {
 	case r.off != len(b), seen&0b11110 != 0b11110:
-		return nil, errCBOR // trailing bytes, or a required key missing
+		return errCBOR // trailing bytes, or a required key missing
 	case !(p.IssuedAt <= p.SavedAt && p.SavedAt < p.Deadline):
-		return nil, errCBOR
+		return errCBOR
 	}
-	return p, nil
+	return nil
 }
 
 // bytes reads a byte or text string (major) and returns its content,

@@ -83,21 +83,9 @@ type state struct {
 	keep         bool     // a rejected candidate may be valid on another instance: never delete it
 	loadErr      error    // why no candidate became the session, if one was carried
 
-	// The session.
-	id       []byte // nil until the first save
-	issuedAt int64  // Unix nanoseconds
-	savedAt  int64
-	deadline int64 // as sealed in the incoming cookie, or by this request's save
-	expiry   Expiry
-	// loadedExpiry is the rule the cookie came with, which copies of it
-	// share whatever this request sets.
-	loadedExpiry Expiry
-	subject      string
-	data         map[string]cbor.RawMessage // built from rawData on first need
-	rawData      rawData                    // the data as the cookie held it, until data is built
-	value        cbor.RawMessage
-	flashes      []cbor.RawMessage
-	ext          []extField // extension fields a later version wrote, kept as they are
+	// The session: nil until it is used, or opened from a cookie, so that
+	// a request that never touches its session does not allocate one.
+	*content
 
 	fromCookie bool         // id, issuedAt, savedAt and deadline came from a valid cookie
 	keyID      crypto.KeyID // the key that sealed that cookie
@@ -112,6 +100,18 @@ type state struct {
 	lateAccess bool   // read after a commit that sent no Vary: Cookie
 	gen        uint64 // counts changes, to detect changes after commit
 	commitGen  uint64
+}
+
+// content is what a session holds. Its payload fields are the session as
+// sealed in the incoming cookie, or as this request changed it (ID nil
+// until the first save; Deadline as sealed, or by this request's save);
+// its Expiry field is not used once the cookie is read: expiry is.
+type content struct {
+	payload
+	expiry Expiry
+	// loadedExpiry is the rule the cookie came with, which copies of it
+	// share whatever this request sets.
+	loadedExpiry Expiry
 }
 
 // load opens the incoming cookie, once, with no lock held: the Revoker's
@@ -140,13 +140,13 @@ func (s *state) load() {
 		}
 		ring := s.keyring(t)
 		s.mu.Unlock()
-		var p *payload
+		var c *content
 		var from origin
 		var keep bool
 		var parsed [maxCandidates]bool // the text form decoded: all its characters are in the alphabet
 		for i, v := range candidates {
 			var err error
-			p, from, err = s.m.open(s.ctx, ring, v, &chunks, now)
+			c, from, err = s.m.open(s.ctx, ring, v, &chunks, now)
 			parsed[i] = err == nil || (crypto.ReasonOf(err) != crypto.ReasonMalformed && !errors.Is(err, errNoKeyring))
 			if err == nil {
 				break
@@ -166,16 +166,15 @@ func (s *state) load() {
 			}
 		}
 		s.loaded, s.keep = true, keep
-		if p == nil && len(errs) > 0 {
+		if c == nil && len(errs) > 0 {
 			s.loadErr = errs[0]
 		}
-		if p != nil {
-			s.id, s.issuedAt, s.savedAt, s.deadline = p.ID, p.IssuedAt, p.SavedAt, p.Deadline
-			if p.Expiry != nil {
-				s.expiry, _ = p.Expiry.expiry()
+		if c != nil {
+			if c.Expiry != nil {
+				c.expiry, _ = c.Expiry.expiry()
 			}
-			s.loadedExpiry = s.expiry
-			s.subject, s.rawData, s.value, s.flashes, s.ext = p.Subject, p.RawData, p.Value, p.Flashes, p.Ext
+			c.loadedExpiry = c.expiry
+			s.content = c
 			s.fromCookie, s.reseal, s.keyID, s.chunks = true, from.Reseal, from.KeyID, from.chunks
 		}
 		s.mu.Unlock()
@@ -215,6 +214,9 @@ func (s *Session) use() *state {
 	}
 	st.load()
 	st.mu.Lock()
+	if st.content == nil {
+		st.content = new(content)
+	}
 	if st.committed && !st.varied && st.carriedCookie() {
 		st.lateAccess = true
 	}
@@ -223,30 +225,37 @@ func (s *Session) use() *state {
 }
 
 // dataMap returns the session's data as a map, building it from the
-// cookie's encoding on first need. Callers hold s.mu.
-func (s *state) dataMap() map[string]cbor.RawMessage {
-	if s.rawData != nil {
-		s.data, s.rawData = s.rawData.build(), nil
+// cookie's encoding on first need. Callers hold the state's mu.
+func (c *content) dataMap() map[string]cbor.RawMessage {
+	if c.RawData != nil {
+		c.Data, c.RawData = c.RawData.build(), nil
 	}
-	return s.data
+	return c.Data
 }
 
 // lookup returns the value stored under key, without building the map.
-// Callers hold s.mu.
-func (s *state) lookup(key string) (cbor.RawMessage, bool) {
-	if s.rawData != nil {
-		return s.rawData.get(key)
+// Callers hold the state's mu.
+func (c *content) lookup(key string) (cbor.RawMessage, bool) {
+	if c == nil {
+		return nil, false
 	}
-	v, ok := s.data[key]
+	if c.RawData != nil {
+		return c.RawData.get(key)
+	}
+	v, ok := c.Data[key]
 	return v, ok
 }
 
-// dataLen returns how many keys the session holds. Callers hold s.mu.
-func (s *state) dataLen() int {
-	if s.rawData != nil {
-		return s.rawData.len()
+// dataLen returns how many keys the session holds. Callers hold the
+// state's mu.
+func (c *content) dataLen() int {
+	switch {
+	case c == nil:
+		return 0
+	case c.RawData != nil:
+		return c.RawData.len()
 	}
-	return len(s.data)
+	return len(c.Data)
 }
 
 // change marks the session modified. Callers hold s.mu.
@@ -262,8 +271,11 @@ func (s *state) empty() bool {
 	if !s.loaded && s.isPlausible() {
 		return false
 	}
-	return s.id == nil && s.dataLen() == 0 && s.value == nil && len(s.flashes) == 0 &&
-		s.expiry.kind == expDefault && s.subject == ""
+	if s.content == nil {
+		return true
+	}
+	return s.ID == nil && s.dataLen() == 0 && s.Value == nil && len(s.Flashes) == 0 &&
+		s.expiry.kind == expDefault && s.Subject == ""
 }
 
 // IsEmpty reports whether the session holds nothing: no data, no ID, no
@@ -343,7 +355,7 @@ func (s *Session) ID() string {
 		return ""
 	}
 	defer st.mu.Unlock()
-	return encodeID(st.id)
+	return encodeID(st.ID)
 }
 
 func encodeID(id []byte) string { return base64.RawURLEncoding.EncodeToString(id) }
@@ -360,9 +372,9 @@ func (s *Session) Info() Info {
 }
 
 func (s *state) info() Info {
-	i := Info{ID: encodeID(s.id), Subject: s.subject, KeyID: s.keyID}
-	if s.id != nil {
-		i.IssuedAt, i.SavedAt, i.Expires = time.Unix(0, s.issuedAt), time.Unix(0, s.savedAt), time.Unix(0, s.deadline)
+	i := Info{ID: encodeID(s.ID), Subject: s.Subject, KeyID: s.keyID}
+	if s.ID != nil {
+		i.IssuedAt, i.SavedAt, i.Expires = time.Unix(0, s.IssuedAt), time.Unix(0, s.SavedAt), time.Unix(0, s.Deadline)
 	}
 	return i
 }
@@ -374,7 +386,7 @@ func (s *Session) Subject() string {
 		return ""
 	}
 	defer st.mu.Unlock()
-	return st.subject
+	return st.Subject
 }
 
 // SetSubject records who the session belongs to, typically a user ID at
@@ -390,8 +402,8 @@ func (s *Session) SetSubject(subject string) error {
 	if err := checkText("subject", subject); err != nil {
 		return err
 	}
-	if st.subject != subject {
-		st.subject = subject
+	if st.Subject != subject {
+		st.Subject = subject
 		st.change()
 	}
 	return nil
@@ -418,7 +430,7 @@ func (s *Session) Set(key string, value any) error {
 	data := st.dataMap()
 	if data == nil {
 		data = make(map[string]cbor.RawMessage)
-		st.data = data
+		st.Data = data
 	}
 	data[key] = raw
 	st.change()
@@ -510,7 +522,7 @@ func (s *Session) Clear() {
 }
 
 func (s *state) clear() {
-	s.data, s.rawData, s.value, s.flashes, s.subject, s.expiry, s.ext = nil, nil, nil, nil, "", DefaultExpiry, nil
+	s.Data, s.RawData, s.Value, s.Flashes, s.Subject, s.expiry, s.Ext = nil, nil, nil, nil, "", DefaultExpiry, nil
 }
 
 // revokeUntil returns how long a Revoker must deny the session's ID if it
@@ -518,7 +530,7 @@ func (s *state) clear() {
 // as much as the current one, so that changing the rule (Clear, SetExpiry)
 // before the end cannot shorten the denial. Callers hold s.mu.
 func (s *state) revokeUntil(now int64) int64 {
-	return max(s.m.revokeUntil(s.expiry, s.issuedAt, now), s.m.revokeUntil(s.loadedExpiry, s.issuedAt, now))
+	return max(s.m.revokeUntil(s.expiry, s.IssuedAt, now), s.m.revokeUntil(s.loadedExpiry, s.IssuedAt, now))
 }
 
 // Flush ends the session, as at logout (Django's flush): it clears
@@ -538,7 +550,7 @@ func (s *Session) Flush() error {
 	info := st.info()
 	until := st.revokeUntil(unixNano(st.m.now()))
 	st.clear()
-	st.id, st.fromCookie, st.reseal, st.flushed = nil, false, false, true
+	st.ID, st.fromCookie, st.reseal, st.flushed = nil, false, false, true
 	st.change()
 	st.mu.Unlock()
 	if !revoke {
@@ -575,7 +587,7 @@ func (s *Session) CycleKey() error {
 		return nil
 	}
 	info := st.info()
-	old := st.id
+	old := st.ID
 	now := unixNano(st.m.now())
 	until := st.revokeUntil(now)
 	st.mu.Unlock()
@@ -591,9 +603,9 @@ func (s *Session) CycleKey() error {
 	reissued.IssuedAt = time.Unix(0, now)
 	if err := rev.Check(st.ctx, reissued); err != nil {
 		st.mu.Lock()
-		if string(st.id) == string(old) {
+		if string(st.ID) == string(old) {
 			st.clear()
-			st.id, st.fromCookie, st.reseal = nil, false, false
+			st.ID, st.fromCookie, st.reseal = nil, false, false
 			st.change()
 		}
 		st.mu.Unlock()
@@ -604,7 +616,7 @@ func (s *Session) CycleKey() error {
 	}
 	err := rev.Revoke(st.ctx, info, time.Unix(0, until))
 	st.mu.Lock()
-	if string(st.id) == string(old) {
+	if string(st.ID) == string(old) {
 		st.cycle()
 	}
 	st.mu.Unlock()
@@ -613,8 +625,8 @@ func (s *Session) CycleKey() error {
 
 // cycle gives the session a new ID and issue time. Callers hold s.mu.
 func (s *state) cycle() {
-	s.id = newID()
-	s.issuedAt = unixNano(s.m.now())
+	s.ID = newID()
+	s.IssuedAt = unixNano(s.m.now())
 	s.fromCookie = false
 	s.change()
 }
@@ -649,8 +661,8 @@ func (s *Session) ExpiryDate() time.Time {
 }
 
 func (s *state) deadlineIfSaved(now int64) int64 {
-	issued := s.issuedAt
-	if s.id == nil {
+	issued := s.IssuedAt
+	if s.ID == nil {
 		issued = now
 	}
 	return s.m.deadline(s.expiry, issued, max(now, issued))
@@ -669,10 +681,10 @@ func (s *Session) String() string {
 	switch {
 	case !st.loaded && st.isPlausible():
 		return "cookiesession.Session{not opened}"
-	case st.id == nil:
+	case st.content == nil || st.ID == nil:
 		return fmt.Sprintf("cookiesession.Session{new, %d keys}", st.dataLen())
 	}
-	return fmt.Sprintf("cookiesession.Session{ID %s, %d keys}", encodeID(st.id), st.dataLen())
+	return fmt.Sprintf("cookiesession.Session{ID %s, %d keys}", encodeID(st.ID), st.dataLen())
 }
 
 // Format writes String for every verb and flag, %#v included, so that

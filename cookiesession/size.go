@@ -41,7 +41,7 @@ func (s *Session) CookieSizes() ([]int, error) {
 	if deadline <= now {
 		return nil, nil // dead by its own rule: a save deletes it
 	}
-	p := st.payload(make([]byte, idLen), issuedAt, savedAt, deadline)
+	p := st.toSeal(make([]byte, idLen), issuedAt, savedAt, deadline)
 	f, err := st.m.frameFor(textLen(len(appendPayload(nil, &p))), st.expiry, deadline, now)
 	if err != nil {
 		return nil, withParts(err, &p)

@@ -58,7 +58,7 @@ func Data[T any](s *Session) (T, error) {
 	if st == nil {
 		return v, ErrNoSession
 	}
-	raw := st.value
+	raw := st.Value
 	st.mu.Unlock()
 	if raw == nil {
 		return v, nil
@@ -83,7 +83,7 @@ func SetData[T any](s *Session, v T) error {
 	if err != nil {
 		return err
 	}
-	st.value = raw
+	st.Value = raw
 	st.change()
 	return nil
 }
@@ -101,7 +101,7 @@ func AddFlash[T any](s *Session, message T) error {
 	if err != nil {
 		return err
 	}
-	st.flashes = append(st.flashes, raw)
+	st.Flashes = append(st.Flashes, raw)
 	st.change()
 	return nil
 }
@@ -116,16 +116,16 @@ func Flashes[T any](s *Session) ([]T, error) {
 		return nil, ErrNoSession
 	}
 	defer st.mu.Unlock()
-	if len(st.flashes) == 0 {
+	if len(st.Flashes) == 0 {
 		return nil, nil
 	}
-	out := make([]T, len(st.flashes))
-	for i, raw := range st.flashes {
+	out := make([]T, len(st.Flashes))
+	for i, raw := range st.Flashes {
 		if err := decodeValue(raw, &out[i]); err != nil {
 			return nil, err
 		}
 	}
-	st.flashes = nil
+	st.Flashes = nil
 	st.change()
 	return out, nil
 }
