@@ -1,6 +1,7 @@
 package cookiesession
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"maps"
@@ -72,6 +73,24 @@ func (w headerWriter) noStore() {
 	}
 }
 
+// saved adds the fields of a saved session to the header: its Set-Cookie
+// lines, Vary: Cookie and Cache-Control: no-store, in one allocation when
+// the header has none of them yet.
+func (w headerWriter) saved(lines []string) {
+	if w.h["Set-Cookie"] != nil || w.h["Vary"] != nil || w.h["Cache-Control"] != nil {
+		for _, line := range lines {
+			w.setCookie(line)
+		}
+		w.vary()
+		w.noStore()
+		return
+	}
+	f := make([]string, len(lines)+2)
+	n := copy(f, lines)
+	f[n], f[n+1] = "Cookie", "no-store"
+	w.h["Set-Cookie"], w.h["Vary"], w.h["Cache-Control"] = f[:n:n], f[n:n+1:n+1], f[n+1:n+2:n+2]
+}
+
 // commit is Commit for a session that is not nil.
 func (m *Manager) commit(st *state, status int, h headerWriter) error {
 	st.mu.Lock()
@@ -100,7 +119,9 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 		return nil
 	}
 	if st.accessed {
-		h.vary()
+		// Added as the function returns, with the other fields when the
+		// session is saved.
+		defer h.vary()
 		st.varied = true
 	}
 	// The clock is read only for a session that may need sealing.
@@ -127,7 +148,10 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 	}
 	id := st.ID
 	if id == nil {
-		id = newID()
+		// A new session: its ID lives in its content. Nothing else holds
+		// it until it is stored below.
+		rand.Read(st.idBuf[:]) // never fails: Go crashes the program instead
+		id = st.idBuf[:]
 	}
 	p := st.toSeal(id, issuedAt, savedAt, deadline)
 	gen := st.gen
@@ -152,7 +176,8 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 			return fmt.Errorf("cookiesession: session not saved: %w", &checkError{err})
 		}
 	}
-	lines, err := m.seal(st.keyring(t), st.expiry, &p, now)
+	var room [format.MaxChunks]string
+	lines, err := m.seal(room[:0], st.keyring(t), st.expiry, &p, now)
 	if err != nil {
 		return err
 	}
@@ -160,12 +185,8 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 		// The session as sealed is what this request sees from now on.
 		st.ID, st.IssuedAt, st.SavedAt, st.Deadline = id, issuedAt, savedAt, deadline
 	}
-	for _, line := range lines {
-		h.setCookie(line)
-	}
+	h.saved(lines)
 	m.deleteCookies(st, h, len(lines))
-	h.vary()
-	h.noStore()
 	st.varied = true
 	return nil
 }
@@ -199,7 +220,8 @@ func (st *state) toSeal(id []byte, issuedAt, savedAt, deadline int64) payload {
 // seal encodes and seals p and returns its Set-Cookie lines, one per
 // cookie: the session cookie, then its chunks. The payload is encoded
 // where its ciphertext goes, and sealed in place.
-func (m *Manager) seal(ring *rotation.Keyring, e Expiry, p *payload, now int64) ([]string, error) {
+// The lines are appended to dst.
+func (m *Manager) seal(dst []string, ring *rotation.Keyring, e Expiry, p *payload, now int64) ([]string, error) {
 	const pre = format.HeaderSize + format.NonceSize
 	buf := appendPayload(make([]byte, pre, pre+payloadSizeHint(p)+format.TagSize), p)
 	pt := buf[pre:]
@@ -220,12 +242,11 @@ func (m *Manager) seal(ring *rotation.Keyring, e Expiry, p *payload, now int64) 
 		text = make([]byte, 0, n)
 	}
 	text = format.AppendEncode(text, sealed)
-	lines := make([]string, f.n)
-	for i := range lines {
-		lines[i] = m.line(i, text[:f.values[i]], &f.times)
+	for i := range f.n {
+		dst = append(dst, m.line(i, text[:f.values[i]], &f.times))
 		text = text[f.values[i]:]
 	}
-	return lines, nil
+	return dst, nil
 }
 
 // hasToken reports whether a comma-separated header field holds token,

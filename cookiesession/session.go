@@ -108,6 +108,7 @@ type state struct {
 // its Expiry field is not used once the cookie is read: expiry is.
 type content struct {
 	payload
+	idBuf  [idLen]byte // the ID of a session this request starts
 	expiry Expiry
 	// loadedExpiry is the rule the cookie came with, which copies of it
 	// share whatever this request sets.
