@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/crumbhq/crumb/internal/format"
 	"github.com/crumbhq/crumb/rotation"
@@ -223,8 +224,22 @@ func (st *state) toSeal(id []byte, issuedAt, savedAt, deadline int64) payload {
 // The lines are appended to dst.
 func (m *Manager) seal(dst []string, ring *rotation.Keyring, e Expiry, p *payload, now int64) ([]string, error) {
 	const pre = format.HeaderSize + format.NonceSize
-	buf := appendPayload(make([]byte, pre, pre+payloadSizeHint(p)+format.TagSize), p)
+	pooled := sealPool.Get().(*[]byte)
+	defer sealPool.Put(pooled)
+	buf := *pooled
+	if n := pre + payloadSizeHint(p) + format.TagSize; cap(buf) < n {
+		buf = make([]byte, 0, n) // a chunked session: its own buffer
+	}
+	buf = appendPayload(buf[:pre], p)
 	pt := buf[pre:]
+	// Sealing encrypts pt in place; if it does not happen, pt is cleared
+	// before the buffer goes back to the pool.
+	sealedInPlace := false
+	defer func() {
+		if !sealedInPlace {
+			clear(pt)
+		}
+	}()
 	f, err := m.frameFor(textLen(len(pt)), e, p.Deadline, now)
 	if err != nil {
 		return nil, withParts(err, p)
@@ -236,6 +251,7 @@ func (m *Manager) seal(dst []string, ring *rotation.Keyring, e Expiry, p *payloa
 	if err != nil {
 		return nil, err
 	}
+	sealedInPlace = true
 	var stack [format.MaxChunkLen]byte // the text of one cookie, without an allocation
 	text := stack[:0]
 	if n := format.EncodedLen(len(sealed)); n > len(stack) {
@@ -248,6 +264,13 @@ func (m *Manager) seal(dst []string, ring *rotation.Keyring, e Expiry, p *payloa
 	}
 	return dst, nil
 }
+
+// sealPool holds the buffers sessions are encoded and sealed in: big
+// enough for one cookie. What goes back holds ciphertext only.
+var sealPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, format.MaxChunkLen/4*3)
+	return &b
+}}
 
 // hasToken reports whether a comma-separated header field holds token,
 // compared case-insensitively.

@@ -127,7 +127,7 @@ func (r *results) write(w io.Writer) (failed int) {
 	for _, n := range r.order {
 		runs = max(runs, r.runs(n))
 	}
-	fmt.Fprintf(w, "Medians of %d runs; %s, %d CPUs, %s, %s.\n\n", runs, r.cpu, runtime.NumCPU(), runtime.Version(), time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(w, "Medians of %d runs; %s, %d CPUs, %s, %s.\n\n", runs, strings.TrimSpace(r.cpu), runtime.NumCPU(), runtime.Version(), time.Now().UTC().Format("2006-01-02"))
 
 	floor := r.ns("RoundTrip/floor")
 	typed, mapped := r.ns("RoundTrip/crumb/typed"), r.ns("RoundTrip/crumb/map")
