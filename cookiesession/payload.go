@@ -126,6 +126,15 @@ var buildModes = sync.OnceFunc(func() {
 // the encoder, and types that would be stored as something else). A value
 // too large for any cookie is refused with ErrTooLarge.
 func encodeValue(v any) (cbor.RawMessage, error) {
+	if s, ok := v.(string); ok && len(s) > crypto.MaxPlaintext {
+		return nil, errValueTooLarge
+	}
+	if b, ok := appendScalar(nil, v); ok {
+		if len(b) > crypto.MaxPlaintext {
+			return nil, errValueTooLarge
+		}
+		return b, nil
+	}
 	if err := checkStorable(v); err != nil {
 		return nil, err
 	}
@@ -491,6 +500,9 @@ func checkText(what, text string) error {
 
 // decodeValue decodes a stored value into dst.
 func decodeValue(raw cbor.RawMessage, dst any) error {
+	if decodeScalar(raw, dst) {
+		return nil
+	}
 	if err := valueDec.Unmarshal(raw, dst); err != nil {
 		return fmt.Errorf("%w: %v", ErrDecode, err)
 	}
