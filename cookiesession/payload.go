@@ -721,12 +721,47 @@ func (d rawData) pairs(f func(key []byte, value cbor.RawMessage) bool) {
 	r := cborReader{b: d}
 	_, _, n, _ := r.head()
 	for range n {
-		key, _ := r.bytes(majorText)
-		v, _ := r.value()
-		if !f(key, v) {
+		_, _, klen, err := r.head()
+		if err != nil || !r.fits(klen) {
+			return
+		}
+		key := d[r.off : r.off+int(klen)]
+		r.off += int(klen)
+		start := r.off
+		if !r.skip() {
+			return
+		}
+		if !f(key, cbor.RawMessage(d[start:r.off:r.off])) {
 			return
 		}
 	}
+}
+
+// skip moves past one item that data has checked, without checking it
+// again. It reports false, never panicking, if the input ends early.
+func (r *cborReader) skip() bool {
+	major, _, arg, err := r.head()
+	if err != nil {
+		return false
+	}
+	switch major {
+	case majorBytes, majorText:
+		if !r.fits(arg) {
+			return false
+		}
+		r.off += int(arg)
+	case majorArray, majorMap:
+		n := arg
+		if major == majorMap {
+			n *= 2
+		}
+		for range n {
+			if !r.skip() {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // len returns how many keys d holds.
