@@ -35,6 +35,7 @@ func (m *Manager) Load(ctx context.Context, cookieHeaders ...string) *Session {
 func (m *Manager) newSession(ctx context.Context, cookieHeaders []string) *Session {
 	b := new(sessionBox)
 	m.initState(&b.st, ctx, cookieHeaders)
+	b.st.spare = &b.c
 	b.s.bind(&b.st)
 	return &b.s
 }
@@ -277,7 +278,10 @@ type origin struct {
 // into a session payload, checking, in order: chunk count, length and
 // encoding, key ID, authentication, payload, deadline, NotBefore and the
 // Revoker. It runs no lock of crumb's: the Revoker may take its time.
-func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string, chunks *chunkSet, now int64) (*content, origin, error) {
+//
+// The session is decoded into c, which open clears first: the caller's
+// spare content, or nil for a new one.
+func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string, chunks *chunkSet, now int64, c *content) (*content, origin, error) {
 	text, n, err := m.assemble(value, chunks)
 	if err != nil {
 		return nil, origin{}, err
@@ -289,7 +293,10 @@ func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string
 	if err != nil {
 		return nil, origin{}, err
 	}
-	c := new(content)
+	if c == nil {
+		c = new(content)
+	}
+	*c = content{}
 	p := &c.payload
 	if err := decodePayload(pt, p); err != nil {
 		return nil, origin{}, err

@@ -49,6 +49,7 @@ func (s *Session) bind(st *state) { s.get = func() *state { return st } }
 type sessionBox struct {
 	st state
 	s  Session
+	c  content // the state's spare: Load's sessions are almost always used
 }
 
 // state returns the session's state, or nil for a nil Session.
@@ -86,6 +87,10 @@ type state struct {
 	// The session: nil until it is used, or opened from a cookie, so that
 	// a request that never touches its session does not allocate one.
 	*content
+	// spare is where the content goes when it is needed, if it was
+	// allocated with the state; nil to allocate it then. Only load, before
+	// the content is set, and newContent use it.
+	spare *content
 
 	fromCookie bool         // id, issuedAt, savedAt and deadline came from a valid cookie
 	keyID      crypto.KeyID // the key that sealed that cookie
@@ -147,7 +152,7 @@ func (s *state) load() {
 		var parsed [maxCandidates]bool // the text form decoded: all its characters are in the alphabet
 		for i, v := range candidates {
 			var err error
-			c, from, err = s.m.open(s.ctx, ring, v, &chunks, now)
+			c, from, err = s.m.open(s.ctx, ring, v, &chunks, now, s.spare)
 			parsed[i] = err == nil || (crypto.ReasonOf(err) != crypto.ReasonMalformed && !errors.Is(err, errNoKeyring))
 			if err == nil {
 				break
@@ -176,6 +181,9 @@ func (s *state) load() {
 			}
 			c.loadedExpiry = c.expiry
 			s.content = c
+			if c == s.spare {
+				s.spare = nil
+			}
 			s.fromCookie, s.reseal, s.keyID, s.chunks = true, from.Reseal, from.KeyID, from.chunks
 		}
 		s.mu.Unlock()
@@ -188,6 +196,17 @@ func (s *state) load() {
 		}
 		s.m.report(s.ctx, err, kind)
 	}
+}
+
+// newContent returns the spare content, or a new one. Callers hold s.mu,
+// after load.
+func (s *state) newContent() *content {
+	if c := s.spare; c != nil {
+		s.spare = nil
+		*c = content{}
+		return c
+	}
+	return new(content)
 }
 
 // keyring returns the keys of this request: Config.Keys at the time of
@@ -216,7 +235,7 @@ func (s *Session) use() *state {
 	st.load()
 	st.mu.Lock()
 	if st.content == nil {
-		st.content = new(content)
+		st.content = st.newContent()
 	}
 	if st.committed && !st.varied && st.carriedCookie() {
 		st.lateAccess = true
