@@ -12,7 +12,6 @@ package format
 import (
 	"encoding/base64"
 	"encoding/binary"
-	"strings"
 )
 
 // Sizes, in bytes unless they say characters.
@@ -147,14 +146,15 @@ type Value struct {
 // (length, alphabet, header, strict and canonical decoding, length of the
 // result), and returns the header and the sealed bytes, ready to open with
 // the key the header names. The strict decoder checks the alphabet as it
-// goes, all but '\r' and '\n', which it would skip and which are looked
-// for first. So Encode(Parse(s).Sealed) == s for every accepted s.
+// goes, all but '\r' and '\n', which it skips: a text holding one
+// decodes to fewer bytes than its length gives, which is checked. So
+// Encode(Parse(s).Sealed) == s for every accepted s.
 func Parse(text string) (Value, bool) { return ParseInto(nil, text) }
 
 // ParseInto is Parse, decoding into dst's spare capacity when it is
 // enough, so that a caller can reuse a buffer.
 func ParseInto(dst []byte, text string) (Value, bool) {
-	if !ValidLength(len(text)) || strings.IndexByte(text, '\r') >= 0 || strings.IndexByte(text, '\n') >= 0 {
+	if !ValidLength(len(text)) {
 		return Value{}, false
 	}
 	h, ok := HeaderOf(text)
@@ -162,8 +162,8 @@ func ParseInto(dst []byte, text string) (Value, bool) {
 		return Value{}, false
 	}
 	b, err := strict.AppendDecode(dst[:0], []byte(text))
-	if err != nil || len(b) < Overhead {
-		return Value{}, false
+	if err != nil || len(b) != strict.DecodedLen(len(text)) || len(b) < Overhead {
+		return Value{}, false // a skipped '\r' or '\n' makes it shorter
 	}
 	return Value{Header: h, Sealed: b}, true
 }
