@@ -586,7 +586,6 @@ func TestPayloadStoredValuesComeBack(t *testing.T) {
 		ByID   map[int64]string
 		Nested map[string][]map[string]bool
 		F32    float32
-		hidden string
 	}
 	for _, tc := range []struct {
 		name string
