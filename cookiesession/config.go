@@ -22,7 +22,9 @@ type Config struct {
 	// Keys supplies the keys that seal and open cookies: a fixed
 	// *rotation.Keyring, a *rotation.Holder for keys swapped at run time, a
 	// *rotation.Schedule for automatic rotation, or a *rotation.FileSource.
-	// Required.
+	// Required. A request reads them once, when its session is first used
+	// (a request that never uses it does not read them), and opens and
+	// seals with that keyring.
 	Keys rotation.Source
 
 	// Name is the cookie's base name (Django's SESSION_COOKIE_NAME).
