@@ -8,10 +8,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/crumbhq/crumb/internal/format"
-	"github.com/crumbhq/crumb/rotation"
 )
 
 // Commit decides what the response must say about s, once its status is
@@ -217,60 +215,6 @@ func (st *state) toSeal(id []byte, issuedAt, savedAt, deadline int64) payload {
 		Expiry: st.expiry.wire(), Subject: st.Subject, Data: st.Data, RawData: st.RawData, Value: st.Value, Flashes: st.Flashes, Ext: st.Ext,
 	}
 }
-
-// seal encodes and seals p and returns its Set-Cookie lines, one per
-// cookie: the session cookie, then its chunks. The payload is encoded
-// where its ciphertext goes, and sealed in place.
-// The lines are appended to dst.
-func (m *Manager) seal(dst []string, ring *rotation.Keyring, e Expiry, p *payload, now int64) ([]string, error) {
-	const pre = format.HeaderSize + format.NonceSize
-	pooled := sealPool.Get().(*[]byte)
-	defer sealPool.Put(pooled)
-	buf := *pooled
-	if n := pre + payloadSizeHint(p) + format.TagSize; cap(buf) < n {
-		buf = make([]byte, 0, n) // a chunked session: its own buffer
-	}
-	buf = appendPayload(buf[:pre], p)
-	pt := buf[pre:]
-	// Sealing encrypts pt in place; if it does not happen, pt is cleared
-	// before the buffer goes back to the pool.
-	sealedInPlace := false
-	defer func() {
-		if !sealedInPlace {
-			clear(pt)
-		}
-	}()
-	f, err := m.frameFor(textLen(len(pt)), e, p.Deadline, now)
-	if err != nil {
-		return nil, withParts(err, p)
-	}
-	if ring == nil {
-		return nil, errNoKeyring
-	}
-	sealed, err := format.SealChunks(ring.Primary(), buf[:0], f.n, pt, m.ad)
-	if err != nil {
-		return nil, err
-	}
-	sealedInPlace = true
-	var stack [format.MaxChunkLen]byte // the text of one cookie, without an allocation
-	text := stack[:0]
-	if n := format.EncodedLen(len(sealed)); n > len(stack) {
-		text = make([]byte, 0, n)
-	}
-	text = format.AppendEncode(text, sealed)
-	for i := range f.n {
-		dst = append(dst, m.line(i, text[:f.values[i]], &f.times))
-		text = text[f.values[i]:]
-	}
-	return dst, nil
-}
-
-// sealPool holds the buffers sessions are encoded and sealed in: big
-// enough for one cookie. What goes back holds ciphertext only.
-var sealPool = sync.Pool{New: func() any {
-	b := make([]byte, 0, format.MaxChunkLen/4*3)
-	return &b
-}}
 
 // hasToken reports whether a comma-separated header field holds token,
 // compared case-insensitively.

@@ -1,14 +1,12 @@
 package cookiesession
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/textproto"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/crumbhq/crumb/crypto"
@@ -329,37 +327,6 @@ func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string
 	}
 	return c, origin{opened, n}, nil
 }
-
-// openText decodes a text form of n cookies and opens it under ring,
-// and returns a copy of its plaintext. The text is decoded and opened in a
-// pooled buffer, so that a cookie that fails, however long, allocates
-// nothing; the buffer is cleared before it goes back.
-func openText(ring *rotation.Keyring, text string, n int, ad []byte) ([]byte, rotation.Opened, error) {
-	buf := sealedPool.Get().(*[]byte)
-	used := 0
-	defer func() {
-		clear((*buf)[:used])
-		sealedPool.Put(buf)
-	}()
-	used = min(len(*buf), len(text)/4*3+2)
-	v, ok := format.ParseInto((*buf)[:0], text) // length, header, alphabet and canonical base64: once
-	if !ok || v.Header.Chunks != n {
-		return nil, rotation.Opened{}, crypto.Invalid(crypto.ReasonMalformed)
-	}
-	const at = format.HeaderSize + format.NonceSize
-	pt, opened, err := ring.Open(v.Sealed[at:at], v.Sealed, ad)
-	if err != nil {
-		return nil, rotation.Opened{}, err
-	}
-	return bytes.Clone(pt), opened, nil
-}
-
-// sealedPool holds buffers for decoding one cookie's text form; a chunked
-// value, longer, gets its own.
-var sealedPool = sync.Pool{New: func() any {
-	b := make([]byte, format.MaxChunkLen/4*3)
-	return &b
-}}
 
 // mayLiveElsewhere reports whether a cookie rejected with err may still be
 // valid on another instance (one holding a key this one lacks, or whose

@@ -2,8 +2,8 @@ package cookiesession
 
 // The scalar fast paths against the CBOR encoder and decoder they stand in
 // for: same bytes, same values, and the general way for everything else.
-// These are the package's only internal tests: the paths are invisible
-// from outside, by design.
+// An internal test, as buffers_test.go: the paths are invisible from
+// outside, by design.
 
 import (
 	"bytes"
