@@ -161,8 +161,14 @@ func ParseInto(dst []byte, text string) (Value, bool) {
 	if !ok {
 		return Value{}, false
 	}
-	b, err := strict.AppendDecode(dst[:0], []byte(text))
-	if err != nil || len(b) != strict.DecodedLen(len(text)) || len(b) < Overhead {
+	n := strict.DecodedLen(len(text))
+	b := dst[:0]
+	if cap(b) < n {
+		b = make([]byte, n)
+	}
+	b = b[:n]
+	m, err := strict.Decode(b, []byte(text))
+	if err != nil || m != n || m < Overhead {
 		return Value{}, false // a skipped '\r' or '\n' makes it shorter
 	}
 	return Value{Header: h, Sealed: b}, true
