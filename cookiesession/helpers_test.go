@@ -341,7 +341,9 @@ func (h *harness) client(view http.HandlerFunc) (*http.Client, string) {
 	if err != nil {
 		h.t.Fatalf("cookiejar.New() error = %v", err)
 	}
-	return &http.Client{Jar: jar}, srv.URL
+	// Its own transport: a parallel test closing its server closes the
+	// idle connections of http.DefaultTransport.
+	return &http.Client{Jar: jar, Transport: srv.Client().Transport}, srv.URL
 }
 
 // get sends a GET to url with c and returns the response, body read.

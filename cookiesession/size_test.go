@@ -844,7 +844,7 @@ func TestChunkCleanup(t *testing.T) {
 	srv := httptest.NewServer(h.m.Handler(http.HandlerFunc(view)))
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
+	c := &http.Client{Jar: jar, Transport: srv.Client().Transport}
 	u, _ := url.Parse(srv.URL)
 	step := func(query string) {
 		t.Helper()
@@ -911,7 +911,7 @@ func TestChunkFailedSaveKeepsCookies(t *testing.T) {
 	srv := httptest.NewServer(h.m.Handler(http.HandlerFunc(view)))
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
+	c := &http.Client{Jar: jar, Transport: srv.Client().Transport}
 	u, _ := url.Parse(srv.URL)
 	get(t, c, fmt.Sprintf("%s/?n=%d", srv.URL, two))
 	before := jar.Cookies(u)

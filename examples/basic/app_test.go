@@ -81,7 +81,10 @@ func newEnv(t *testing.T, set settings) *env {
 	e.url = srv.URL
 	e.u, _ = url.Parse(srv.URL)
 	e.jar, _ = cookiejar.New(nil)
-	e.client = &http.Client{Jar: e.jar}
+	// Its own transport: a parallel test closing its server closes the
+	// idle connections of http.DefaultTransport, which could break a
+	// request of this one.
+	e.client = &http.Client{Jar: e.jar, Transport: srv.Client().Transport}
 	return e
 }
 
@@ -281,7 +284,9 @@ func TestRun(t *testing.T) {
 	if m == nil {
 		t.Fatalf("first line %q, want listening on http://127.0.0.1:PORT/", line)
 	}
-	resp, err := http.Get(m[1])
+	c := &http.Client{Transport: &http.Transport{}} // not http.DefaultTransport: parallel tests close its connections
+	t.Cleanup(c.CloseIdleConnections)
+	resp, err := c.Get(m[1])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func newBrowser(t *testing.T, clk *clock, extend func(*chi.Mux)) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &browser{t: t, srv: srv, c: &http.Client{Jar: jar}}
+	return &browser{t: t, srv: srv, c: &http.Client{Jar: jar, Transport: srv.Client().Transport}}
 }
 
 // do sends a request with the jar's cookies and returns the response, its
