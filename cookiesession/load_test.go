@@ -710,6 +710,22 @@ func TestLoadManyCookies(t *testing.T) {
 		t.Errorf("2991 cookies: n = %d, %v; want 1", n, ok)
 	}
 
+	// net/http counts a cookie for every ";", empty parts included: a
+	// short header of bare semicolons is over the limit too, and so is the
+	// same spread over several header lines.
+	for _, headers := range [][]string{
+		{cookieHeader(e.m, good) + strings.Repeat(";", 3000)},
+		{cookieHeader(e.m, good), strings.Repeat(";", 1500), strings.Repeat(";", 1499)},
+	} {
+		r := &http.Request{Header: http.Header{"Cookie": headers}}
+		if n := len(r.Cookies()); n != 0 {
+			t.Fatalf("net/http read %d cookies from 3001 parts; the test expects none", n)
+		}
+		if s := e.m.Load(context.Background(), headers...); s.Len() != 0 {
+			t.Errorf("%d header lines with 3001 parts: got a session, net/http sees no cookie", len(headers))
+		}
+	}
+
 	// 100 copies of a cookie with the right key ID: four opens at most.
 	dup := strings.TrimSuffix(strings.Repeat(cookieHeader(e.m, foreign)+"; ", 100), "; ")
 	before = testhook.Opens(e.key)
