@@ -92,7 +92,7 @@ type state struct {
 	// the content is set, and newContent use it.
 	spare *content
 
-	fromCookie bool         // id, issuedAt, savedAt and deadline came from a valid cookie
+	fromCookie bool         // ID, IssuedAt, SavedAt and Deadline came from a valid cookie
 	keyID      crypto.KeyID // the key that sealed that cookie
 	chunks     int          // how many cookies it came in
 	reseal     bool         // the cookie was sealed under a non-primary key
