@@ -2,7 +2,11 @@ package cookiesession
 
 import (
 	"net/textproto"
+	"os"
+	"runtime/debug"
+	"strconv"
 	"strings"
+	"sync"
 )
 
 // This file reads the session's cookies from a request's Cookie header
@@ -113,20 +117,81 @@ func (st *state) isPlausible() bool {
 }
 
 // withinMaxCookies reports whether headers hold no more cookies than
-// net/http reads.
+// net/http reads: it counts a cookie per ";" of each line, plus one.
 func withinMaxCookies(headers []string) bool {
+	limit := cookieLimit()
+	if limit == 0 {
+		return true
+	}
 	size := 0
 	for _, line := range headers {
 		size += len(line)
 	}
-	if size+len(headers) <= maxCookies {
-		return true // net/http counts a cookie per ";" of a line, plus one
+	if size+len(headers) <= limit {
+		return true // fewer characters than the limit: fewer ";" too
 	}
 	n := 0
 	for _, line := range headers {
 		n += strings.Count(line, ";") + 1
 	}
-	return n <= maxCookies
+	return n <= limit
+}
+
+// cookieLimit is net/http's limit on the cookies of one request: 3000, or
+// what GODEBUG httpcookiemaxnum sets (0 for none), read as net/http reads
+// it, the environment first, then the binary's defaults (go.mod godebug
+// lines, //go:debug directives). It is read once: a GODEBUG changed while
+// the program runs applies to net/http but not here.
+var cookieLimit = sync.OnceValue(func() int {
+	var def string
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "DefaultGODEBUG" {
+				def = s.Value
+			}
+		}
+	}
+	return cookieLimitFrom(def, os.Getenv("GODEBUG"))
+})
+
+// defaultMaxCookies is net/http's limit without httpcookiemaxnum.
+const defaultMaxCookies = 3000
+
+// cookieLimitFrom returns the limit that the GODEBUG settings env and
+// def (the binary's defaults) give: a setting in env wins, a later setting
+// in a list wins over an earlier one, a "#pattern" suffix is ignored, and
+// a value that is not an integer leaves the default.
+func cookieLimitFrom(def, env string) int {
+	v, ok := godebugValue(env, "httpcookiemaxnum")
+	if !ok {
+		v, ok = godebugValue(def, "httpcookiemaxnum")
+	}
+	if !ok {
+		return defaultMaxCookies
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return defaultMaxCookies
+	}
+	return n
+}
+
+// godebugValue returns the value of the last setting name=value in the
+// comma-separated list, without a "#pattern" suffix.
+func godebugValue(list, name string) (string, bool) {
+	for list != "" {
+		var kv string
+		if i := strings.LastIndexByte(list, ','); i >= 0 {
+			list, kv = list[:i], list[i+1:]
+		} else {
+			list, kv = "", list
+		}
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			v, _, _ = strings.Cut(v, "#")
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // nextCookie splits the first pair off a Cookie header line, as net/http
@@ -177,10 +242,6 @@ func (st *state) chunkCookies() chunkSet {
 	}
 	return set
 }
-
-// maxCookies is net/http's limit on the cookies of one request (the
-// default of GODEBUG httpcookiemaxnum): a request with more has none.
-const maxCookies = 3000
 
 // classify reports whether every byte of v is a cookie octet that net/http
 // accepts in a value, and whether every byte is in the alphabet of the

@@ -7,6 +7,7 @@ package cookiesession
 import (
 	"math/rand/v2"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -110,5 +111,45 @@ func TestCookiesAsNetHTTP(t *testing.T) {
 			lines = append(lines, b.String())
 		}
 		checkAsNetHTTP(t, m, lines)
+	}
+}
+
+// TestCookieLimitAsNetHTTP checks that crumb's limit on the cookies of a
+// request follows GODEBUG httpcookiemaxnum as net/http does. Not parallel:
+// it sets GODEBUG, which net/http reads at once (parallel tests wait until
+// it is done, and it is restored after).
+func TestCookieLimitAsNetHTTP(t *testing.T) {
+	var def string
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "DefaultGODEBUG" {
+				def = s.Value
+			}
+		}
+	}
+	for _, env := range []string{
+		"",
+		"httpcookiemaxnum=10",
+		"httpcookiemaxnum=0",
+		"httpcookiemaxnum=-1",
+		"httpcookiemaxnum=many",
+		"httpcookiemaxnum=",
+		"httpcookiemaxnum=5,httpcookiemaxnum=20",
+		"panicnil=1,httpcookiemaxnum=7#5",
+		"httpcookiemaxnum=3500",
+	} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv("GODEBUG", env)
+			limit := cookieLimitFrom(def, env)
+			for _, n := range []int{1, 6, 7, 8, 9, 10, 11, 19, 20, 21, 2999, 3000, 3001, 3499, 3500, 3501} {
+				line := strings.Repeat("a=1; ", n-1) + "a=1"
+				r := &http.Request{Header: http.Header{"Cookie": {line}}}
+				netHTTPNone := len(r.Cookies()) == 0
+				over := limit != 0 && n > limit
+				if netHTTPNone != over {
+					t.Fatalf("%d cookies: net/http reads none: %v; crumb's limit %d says over: %v", n, netHTTPNone, limit, over)
+				}
+			}
+		})
 	}
 }

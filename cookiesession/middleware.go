@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -14,24 +15,47 @@ type contextKey struct{}
 
 // request is what Handler allocates for a request, in one allocation: the
 // session's state, the ResponseWriter passed down, and the context that
-// carries them, which wraps the request's own. A chain with two Managers
-// (two cookies) nests two of them, and reaches both.
+// carries them. The context is the ctx field, not the whole struct: fmt
+// prints a pointer's fields when it cannot call its methods (a bad verb, a
+// context held in an unexported field), and the fields of ctx are the
+// request's own context and a pointer, which fmt prints as an address, so
+// printing the context never shows the cookies the state holds. A chain
+// with two Managers (two cookies) nests two of them, and reaches both.
 type request struct {
-	context.Context // the request's context, as Handler received it
-	st              state
-	w               responseWriter
-	s               Session
-	bound           sync.Once // binds s on first use: most requests never ask
+	st    state
+	w     responseWriter
+	s     Session
+	bound sync.Once // binds s on first use: most requests never ask
+	ctx   requestContext
 }
 
-// Value returns r for contextKey{}, and defers every other key to the
-// request's context.
-func (r *request) Value(key any) any {
-	if key == (contextKey{}) {
-		return r
-	}
-	return r.Context.Value(key)
+// requestContext is a request's context.
+type requestContext struct {
+	context.Context          // the request's context, as Handler received it
+	r               *request // this request: a pointer, printed as an address
 }
+
+// Value returns the request for contextKey{}, and defers every other key
+// to the request's own context.
+func (c *requestContext) Value(key any) any {
+	if key == (contextKey{}) {
+		return c.r
+	}
+	return c.Context.Value(key)
+}
+
+// String describes the context as context.WithValue's contexts describe
+// a value that is not a Stringer.
+func (c *requestContext) String() string {
+	parent := fmt.Sprintf("%T", c.Context)
+	if s, ok := c.Context.(fmt.Stringer); ok {
+		parent = s.String()
+	}
+	return parent + ".WithValue(cookiesession.contextKey, *cookiesession.Session)"
+}
+
+// Format writes String for every verb and flag.
+func (c *requestContext) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
 
 // session returns the Session of r, the same one on every call.
 func (r *request) session() *Session {
@@ -62,7 +86,7 @@ func FromContext(ctx context.Context) (*Session, bool) {
 // FromContext returns the session of m that m's Handler put in ctx,
 // whatever other Managers' Handlers wrap the route.
 func (m *Manager) FromContext(ctx context.Context) (*Session, bool) {
-	for r := requestOf(ctx); r != nil; r = requestOf(r.Context) {
+	for r := requestOf(ctx); r != nil; r = requestOf(r.ctx.Context) {
 		if r.st.m == m {
 			return r.session(), true
 		}
@@ -86,12 +110,13 @@ func (m *Manager) FromContext(ctx context.Context) (*Session, bool) {
 // to Config.Logger; the request never fails because of its cookie.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req := &request{Context: r.Context()}
+		req := new(request)
+		req.ctx = requestContext{Context: r.Context(), r: req}
 		st := &req.st
 		m.initState(st, r.Context(), r.Header["Cookie"])
 		sw := &req.w
 		sw.ResponseWriter, sw.m, sw.st = w, m, st
-		next.ServeHTTP(sw, r.WithContext(req))
+		next.ServeHTTP(sw, r.WithContext(&req.ctx))
 		if !sw.committed {
 			sw.commit(http.StatusOK)
 		}
@@ -185,6 +210,13 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		}
 	}
 	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Format describes the writer, for every verb and flag, as the writer
+// Handler passed down: fmt reaches a pointer's fields when a verb does not
+// fit, and through them the session's state.
+func (w *responseWriter) Format(f fmt.State, _ rune) {
+	io.WriteString(f, "cookiesession.Handler's ResponseWriter")
 }
 
 // Unwrap returns the underlying ResponseWriter, for http.ResponseController.

@@ -9,13 +9,18 @@ package cookiesession_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
+	"strings"
 	"testing"
 	"time"
 
@@ -447,4 +452,59 @@ func TestMiddlewareTwoManagers(t *testing.T) {
 			t.Errorf("a Manager found another Manager's session: %v", s)
 		}
 	})).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+}
+
+// redactKey keys a value layered over a request's context.
+type redactKey struct{}
+
+// TestMiddlewareContextRedacted: printing the request's context, or the
+// ResponseWriter, in a handler (with fmt, log or log/slog, in any
+// position) shows neither the
+// session cookie nor any other cookie of the request, before and after the
+// session is used, with and without chunk cookies (whose reading keeps the
+// request's Cookie header).
+func TestMiddlewareContextRedacted(t *testing.T) {
+	t.Parallel()
+	h := newManager(t, cookiesession.Config{})
+	v := h.seed(map[string]any{"k": "v"})
+	const other = "other-cookie-value-that-must-not-print"
+	type holder struct{ ctx context.Context }
+	var outputs []string
+	type writerHolder struct{ w http.ResponseWriter }
+	var w http.ResponseWriter
+	print := func(ctx context.Context) {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+			for _, x := range []any{ctx, holder{ctx}, &holder{ctx}, []context.Context{ctx}, w, writerHolder{w}} {
+				outputs = append(outputs, fmt.Sprintf(verb, x))
+			}
+		}
+		var buf bytes.Buffer
+		log.New(&buf, "", 0).Print(ctx, holder{ctx})
+		for _, handler := range []slog.Handler{slog.NewTextHandler(&buf, nil), slog.NewJSONHandler(&buf, nil)} {
+			slog.New(handler).Info("request", "ctx", ctx, "held", holder{ctx})
+		}
+		outputs = append(outputs, buf.String())
+	}
+	view := func(rw http.ResponseWriter, r *http.Request) {
+		w = rw
+		print(r.Context())
+		s, _ := cookiesession.FromContext(r.Context())
+		_ = s.Len()
+		print(r.Context())
+		print(context.WithValue(r.Context(), redactKey{}, 1))
+	}
+	h.serve(view, v)
+	req := httptest.NewRequest(http.MethodGet, "https://example.com/", nil)
+	req.Header.Add("Cookie", h.header(v)+"; "+h.m.Name()+".1=x; other="+other)
+	h.do(req, view)
+	for _, out := range outputs {
+		for _, f := range []string{v, v[len(v)-24:], other} {
+			if strings.Contains(out, f) {
+				t.Fatalf("printed context %q shows %q", out, f)
+			}
+		}
+	}
+	if got := fmt.Sprint(outputs[0]); !strings.Contains(got, "cookiesession") {
+		t.Errorf("printed context %q does not say it carries a session", got)
+	}
 }
