@@ -33,8 +33,9 @@ var (
 	// ErrEncode is returned when a value cannot be stored, and the session
 	// is unchanged: CBOR cannot encode it (a channel, a func); it would not
 	// come back as stored (a NaN or an infinity, an integer outside int64,
-	// a math/big.Int, a struct with fields but none exported, a value that
-	// does not decode back into its own type); it nests deeper than six
+	// a math/big.Int, a struct with fields but none exported, a struct
+	// whose fields of one name hide each other, a value that does not
+	// decode back into its own type); it nests deeper than six
 	// levels of arrays, maps and structs; or it contains itself.
 	ErrEncode = errors.New("cookiesession: value cannot be stored in a session")
 	// ErrDecode is returned when a stored value does not decode into the

@@ -328,7 +328,10 @@ func (w *walker) walk(v reflect.Value, depth, hops int) error {
 			}
 		}
 	case reflect.Struct:
-		fields := encodedFields(t)
+		fields, clash := encodedFields(t)
+		if clash != "" {
+			return fmt.Errorf("%w: %v has several fields named %q at one depth, which hide each other: none of them would be stored", ErrEncode, t, clash)
+		}
 		if len(fields) == 0 && t.NumField() > 0 {
 			return fmt.Errorf("%w: %v has no field the encoder writes (each is unexported, skipped or hidden by another of its name): it would be stored as an empty map and lose its contents", ErrEncode, t)
 		}
@@ -377,10 +380,13 @@ func fieldByIndex(v reflect.Value, idx []int) (reflect.Value, bool) {
 // tagged "-" (the cbor tag, or else the json tag) or is hidden by a field
 // of the same name at a shallower depth, or by a tagged one at the same
 // depth; an embedded struct with a name in its tag is a field like any
-// other. Results are cached per type.
-func encodedFields(t reflect.Type) [][]int {
+// other. clash names fields hidden by a tie (several of one name at one
+// depth, all tagged or none), which the encoder drops without a word.
+// Results are cached per type.
+func encodedFields(t reflect.Type) (fields [][]int, clash string) {
 	if f, ok := fieldCache.Load(t); ok {
-		return f.([][]int)
+		e := f.(fieldsEntry)
+		return e.fields, e.clash
 	}
 	type candidate struct {
 		name     string
@@ -471,7 +477,6 @@ func encodedFields(t reflect.Type) [][]int {
 		}
 		return slices.Compare(a.idx, b.idx)
 	})
-	var fields [][]int
 	for i := 0; i < len(found); {
 		j := i + 1
 		for j < len(found) && found[j].name == found[i].name && found[j].keyAsInt == found[i].keyAsInt {
@@ -479,11 +484,19 @@ func encodedFields(t reflect.Type) [][]int {
 		}
 		if j == i+1 || len(found[i].idx) < len(found[i+1].idx) || (found[i].tagged && !found[i+1].tagged) {
 			fields = append(fields, found[i].idx)
+		} else if clash == "" {
+			clash = found[i].name
 		}
 		i = j
 	}
-	fieldCache.Store(t, fields)
-	return fields
+	fieldCache.Store(t, fieldsEntry{fields, clash})
+	return fields, clash
+}
+
+// fieldsEntry is what encodedFields caches for a type.
+type fieldsEntry struct {
+	fields [][]int
+	clash  string
 }
 
 var fieldCache sync.Map // reflect.Type → [][]int

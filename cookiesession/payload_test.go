@@ -1153,74 +1153,81 @@ func TestStorableFieldsMatchTheEncoder(t *testing.T) {
 
 	shapes := []struct {
 		name  string
-		value any // a pointer to a zero struct
+		value any  // a pointer to a zero struct
+		clash bool // fields of one name at one depth hide each other: the encoder drops them all, so Set refuses the value
 	}{
-		{"plain", &struct{ X, Y any }{}},
+		{"plain", &struct{ X, Y any }{}, false},
 		{"shallower field hides a promoted one", &struct {
 			ShapeA
 			X any
-		}{}},
+		}{}, false},
 		{"two promoted fields at one depth hide each other", &struct {
 			ShapeA
 			ShapeD
 			C any
-		}{}},
+		}{}, true},
 		{"a tagged field beats an untagged one at its depth", &struct {
 			ShapeA
 			ShapeT
-		}{}},
+		}{}, false},
 		{"a json tag counts as a tag", &struct {
 			ShapeA
 			ShapeJ
-		}{}},
+		}{}, false},
 		{"two tagged fields at one depth hide each other", &struct {
 			ShapeT
 			ShapeJ
 			C any
-		}{}},
+		}{}, true},
 		{"depth beats a tag", &struct {
 			ShapeDeep
 			ShapeT
-		}{}},
+		}{}, false},
 		{"cbor tag over json tag", &struct {
 			A any `cbor:"a" json:"b"`
 			B any `json:"a"`
 			C any
-		}{}},
+		}{}, true},
 		{"skipped by cbor:\"-\" and json:\"-\"", &struct {
 			A any `cbor:"-"`
 			B any `json:"-"`
 			C any
-		}{}},
+		}{}, false},
 		{"keyasint and text keys do not collide", &struct {
 			A any `cbor:"1,keyasint"`
 			B any `cbor:"1"`
-		}{}},
+		}{}, false},
 		{"keyasint keys 1 and 01 collide", &struct {
 			A any `cbor:"1,keyasint"`
 			B any `cbor:"01,keyasint"`
 			C any
-		}{}},
+		}{}, true},
 		{"embedded pointer", &struct {
 			*ShapeA
 			Y any
-		}{ShapeA: &ShapeA{}}},
+		}{ShapeA: &ShapeA{}}, false},
 		{"nil embedded pointer", &struct {
 			*ShapeA
 			Y any
-		}{}},
+		}{}, false},
 		{"embedded with a name is a field", &struct {
 			ShapeA `cbor:"a"`
 			X      any
-		}{ShapeA{}, nil}},
+		}{ShapeA{}, nil}, false},
 		{"the same type promoted twice at one depth", &struct {
 			ShapeDeep
 			ShapeA2 struct{ ShapeA }
-		}{}},
+		}{}, false},
 	}
 	h := newManager(t, cookiesession.Config{})
 	for _, sh := range shapes {
 		t.Run(sh.name, func(t *testing.T) {
+			if sh.clash {
+				if err := h.load().Set("v", sh.value); !errors.Is(err, cookiesession.ErrEncode) || !strings.Contains(err.Error(), "hide each other") {
+					t.Errorf("Set of a struct whose fields hide each other = %v, want ErrEncode saying so", err)
+				}
+				return
+			}
 			leaves := anyFields(reflect.ValueOf(sh.value).Elem(), nil)
 			if len(leaves) == 0 {
 				t.Fatal("shape has no field of type any")
