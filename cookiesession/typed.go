@@ -18,11 +18,15 @@ func Get[T any](s *Session, key string) (v T, ok bool, err error) {
 	if !ok {
 		return v, false, nil
 	}
-	if err := decodeValue(raw, &v); err != nil {
+	if decodeScalar(raw, &v) { // v stays on the stack
+		return v, true, nil
+	}
+	var w T
+	if err := decodeValue(raw, &w); err != nil {
 		var zero T
 		return zero, true, err
 	}
-	return v, true, nil
+	return w, true, nil
 }
 
 // Pop removes key and returns its value decoded into a T (Django's pop).
@@ -39,9 +43,13 @@ func Pop[T any](s *Session, key string) (v T, ok bool, err error) {
 	if !ok {
 		return v, false, nil
 	}
-	if err := decodeValue(raw, &v); err != nil {
-		var zero T
-		return zero, true, err
+	if !decodeScalar(raw, &v) { // v stays on the stack
+		var w T
+		if err := decodeValue(raw, &w); err != nil {
+			var zero T
+			return zero, true, err
+		}
+		v = w
 	}
 	delete(st.dataMap(), key)
 	st.change()
