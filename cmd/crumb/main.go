@@ -11,6 +11,8 @@
 //	crumb rotate add FILE
 //	crumb rotate promote [-id ID] [-force] [policy flags] FILE
 //	crumb rotate retire [-id ID] [-force] [policy flags] FILE
+//	crumb inspect [-keys FILE] [-name NAME] VALUE|COOKIE-HEADER
+//	crumb seal [-keys FILE] [-name NAME] [-lifetime D] [-subject S] JSON
 //
 // keygen prints a key file holding one new primary key (the format of
 // docs/KEYS.md, ending with "end"); with -env, the same list on one line
@@ -28,6 +30,20 @@
 // flushed to disk and renamed over it, so a reader sees the old list or
 // the new one, never half of either.
 //
+// inspect opens a session cookie (a value, or a whole Cookie header, from
+// which it picks the cookies that look like crumb's, chunks included) with
+// the keys of a key file (-keys) or of an environment variable (-keys-env,
+// default CRUMB_KEYS), and prints as JSON its format version, chunk count,
+// key ID and that key's state, the session's ID, subject, issue, save and
+// deadline times, whether it has expired, its expiry rule, and its data,
+// typed value and flash messages. An expired cookie still shows what it
+// held. A cookie that does not open gets the class of the reason
+// (malformed, unknown key, unauthentic, bad payload), never more.
+//
+// seal makes a session cookie for tests: the JSON object's members become
+// the session's keys (integers as integers), and it prints the Cookie
+// header value a browser would send back.
+//
 // The policy flags say how long a rotation step must wait:
 // -propagation, how long a new key takes to reach every instance
 // (default 10m); -lifetime, the longest a session cookie stays valid after
@@ -36,8 +52,9 @@
 // time (RFC 3339), for trying a schedule ahead of time.
 //
 // Exit status: 0 on success, 1 when the command fails or refuses an
-// unsafe step, 2 for a usage error. No output ever contains a secret but
-// keygen's, whose purpose it is.
+// unsafe step, 2 for a usage error. No output ever contains a key's
+// secret but keygen's, whose purpose it is; seal prints a cookie, which is
+// a credential, and inspect a session's data.
 package main
 
 import (
@@ -64,6 +81,8 @@ const usage = `usage:
   crumb rotate add [-now T] FILE
   crumb rotate promote [-id ID] [-force] [-propagation D] [-skew D] [-now T] FILE
   crumb rotate retire [-id ID] [-force] [-propagation D] [-lifetime D] [-skew D] [-now T] FILE
+  crumb inspect [-keys FILE | -keys-env VAR] [-name NAME] [-now T] VALUE|COOKIE-HEADER
+  crumb seal [-keys FILE | -keys-env VAR] [-name NAME] [-lifetime D] [-subject S] [-now T] JSON
 `
 
 // run runs the command in args and returns its exit status.
@@ -80,6 +99,10 @@ func run(args []string, stdout, stderr io.Writer, now func() time.Time) int {
 		err = keyring(args[1:], stdout, now)
 	case "rotate":
 		err = rotate(args[1:], stdout, now)
+	case "inspect":
+		err = inspectCookie(args[1:], stdout, now)
+	case "seal":
+		err = sealCookie(args[1:], stdout, now)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

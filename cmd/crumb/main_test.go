@@ -45,7 +45,14 @@ type result struct {
 // crumb runs the binary with args.
 func crumb(t *testing.T, args ...string) result {
 	t.Helper()
+	return crumbEnv(t, nil, args...)
+}
+
+// crumbEnv runs the binary with args and env added to its environment.
+func crumbEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
