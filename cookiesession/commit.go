@@ -176,9 +176,14 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 		}
 	}
 	var room [format.MaxChunks]string
-	lines, err := m.seal(room[:0], st.keyring(t), st.expiry, &p, now)
+	ring := st.keyring(t)
+	lines, err := m.seal(room[:0], ring, st.expiry, &p, now)
 	if err != nil {
 		return err
+	}
+	m.stats.key(ring.Primary().ID()).sealed.Add(1)
+	if st.reseal {
+		m.stats.key(st.keyID).resealed.Add(1)
 	}
 	if st.gen == gen {
 		// The session as sealed is what this request sees from now on.

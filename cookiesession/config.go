@@ -233,6 +233,7 @@ type Manager struct {
 	renews                               bool
 	notBefore                            int64 // Unix nanoseconds
 
+	stats     stats      // Manager.Stats
 	logLimit  logLimiter // bounds how often rejected cookies are logged
 	failLimit logLimiter // and cookies not opened for want of keys or a Revoker
 }

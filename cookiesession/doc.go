@@ -135,6 +135,14 @@
 // retired at the time rotation.Keyring.RetireAt gives for
 // [Manager.Policy].
 //
+// # Operations
+//
+// [Manager.Stats] counts, per key ID, the cookies each key opened,
+// re-sealed, sealed and refused, and, per reason, the cookies that did not
+// become a session. It encodes to JSON, for expvar.Func or a metrics
+// endpoint: a key that opens nothing for a whole session lifetime carries
+// no more traffic.
+//
 // # Wire format
 //
 // The cookie value is the text form of a sealed value of package crypto,

@@ -422,3 +422,32 @@ func ExampleConfig_maxChunks() {
 	// __Host-sessionid.1 true
 	// __Host-sessionid.2 false
 }
+
+// Stats counts, per key and per reason, what a Manager did with cookies:
+// an operator retires an old key once it opens nothing more, and watches
+// refusals for attacks or a bad deploy. Publish it with expvar, or read it
+// into a metrics system.
+func ExampleManager_Stats() {
+	keys := exampleKeys()
+	sessions, err := cookiesession.New(cookiesession.Config{Keys: keys})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// A login, then a request with its cookie, then one with junk.
+	s := sessions.Load(context.Background())
+	if err := s.Set("user", "ann"); err != nil {
+		log.Fatal(err)
+	}
+	h := http.Header{}
+	if err := sessions.Commit(s, http.StatusOK, h); err != nil {
+		log.Fatal(err)
+	}
+	cookie, _, _ := strings.Cut(h.Get("Set-Cookie"), ";")
+	_ = sessions.Load(context.Background(), cookie).Len()
+	_ = sessions.Load(context.Background(), sessions.Name()+"=junk").Len()
+
+	stats := sessions.Stats()
+	k := stats.Keys[keys.Primary().ID().String()]
+	fmt.Printf("sealed %d, opened %d, rejected as malformed %d\n", k.Sealed, k.Opened, stats.Rejected["malformed"])
+	// Output: sealed 1, opened 1, rejected as malformed 1
+}

@@ -155,6 +155,7 @@ func (s *state) load() {
 			c, from, err = s.m.open(s.ctx, ring, v, &chunks, now, s.spare)
 			parsed[i] = err == nil || (crypto.ReasonOf(err) != crypto.ReasonMalformed && !errors.Is(err, errNoKeyring))
 			if err == nil {
+				s.m.stats.key(from.KeyID).opened.Add(1)
 				break
 			}
 			if crypto.ReasonOf(err) == crypto.ReasonMalformed {
@@ -162,6 +163,7 @@ func (s *state) load() {
 					continue // net/http skips it: no cookie, nothing to report
 				}
 			}
+			s.m.stats.rejected(v, err)
 			errs = append(errs, err)
 			keep = keep || mayLiveElsewhere(err)
 		}
