@@ -88,7 +88,6 @@ func newApp(keys rotation.Source, logger *slog.Logger, now func() time.Time) (*g
 	if err != nil {
 		return nil, err
 	}
-	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(gin.Recovery(), Sessions(sessions))
 
@@ -144,6 +143,7 @@ func newApp(keys rotation.Source, logger *slog.Logger, now func() time.Time) (*g
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8083", "address to listen on")
 	flag.Parse()
+	gin.SetMode(gin.ReleaseMode)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	keys, err := loadKeys(logger)
 	if err != nil {

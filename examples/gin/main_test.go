@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
@@ -14,6 +15,14 @@ import (
 	"github.com/crumbhq/crumb/rotation"
 	"github.com/gin-gonic/gin"
 )
+
+// TestMain sets Gin's globals once, before any test runs: release mode,
+// and no stack trace from gin.Recovery for the /panic route.
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.ReleaseMode)
+	gin.DefaultErrorWriter = io.Discard
+	os.Exit(m.Run())
+}
 
 // browser is a client with a cookie jar against the example app.
 type browser struct {
@@ -36,7 +45,6 @@ func newBrowser(t *testing.T) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gin.DefaultErrorWriter = io.Discard // gin.Recovery's stack trace of the /panic route
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	jar, err := cookiejar.New(nil)
