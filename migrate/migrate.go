@@ -2,8 +2,8 @@
 // crumb without logging them out: for a transition period, a request that
 // carries the old system's session cookie and no crumb session gets a
 // crumb session made from the old one, sealed in the response, and the old
-// cookie is deleted. Readers for Django's signed cookies are in
-// migrate/django.
+// cookie is deleted. Readers are in migrate/django (Django's signed
+// cookies) and migrate/gorilla (gorilla/securecookie and gorilla/sessions).
 //
 // Mount Handler inside the crumb Manager's Handler:
 //
