@@ -1,6 +1,6 @@
 module github.com/crumbhq/crumb
 
-go 1.26.0
+go 1.26.4
 
 require (
 	github.com/fxamacker/cbor/v2 v2.10.0
