@@ -175,9 +175,13 @@ func keyring(args []string, stdout io.Writer, now func() time.Time) error {
 		return err
 	}
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tSTATE\tADDED\tDEMOTED\tNEXT STEP")
+	fmt.Fprintln(w, "ID\tSTATE\tADDED\tAGE\tDEMOTED\tNEXT STEP")
 	for _, e := range ring.Entries() {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.Key.ID(), e.State, stamp(e.AddedAt), stamp(e.DemotedAt), nextStep(ring, e, pf.policy(), t))
+		age := "-"
+		if !e.AddedAt.IsZero() {
+			age = t.Sub(e.AddedAt).Round(time.Minute).String()
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Key.ID(), e.State, stamp(e.AddedAt), age, stamp(e.DemotedAt), nextStep(ring, e, pf.policy(), t))
 	}
 	return w.Flush()
 }

@@ -101,7 +101,7 @@ func TestKeyring(t *testing.T) {
 			t.Errorf("keyring does not list %s: %q", e.Key.ID(), r.stdout)
 		}
 	}
-	for _, want := range []string{"primary", "seals", "decrypt-only", "promote: not before 2026-03-01T12:10:00Z (in 5m0s)"} {
+	for _, want := range []string{"primary", "seals", "decrypt-only", "promote: not before 2026-03-01T12:10:00Z (in 5m0s)", "2026-03-01T12:00:00Z  5m0s"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("keyring output lacks %q:\n%s", want, r.stdout)
 		}
