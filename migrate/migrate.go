@@ -17,18 +17,27 @@ package migrate
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/crumbhq/crumb/cookiesession"
 )
+
+// ErrRefused is matched by the errors a Reader returns for a cookie that
+// can never be valid (forged, expired, undecodable): Handler deletes such
+// a cookie. Any other error (a Reader without its keys) leaves the cookie
+// alone.
+var ErrRefused = errors.New("migrate: old session cookie refused")
 
 // A Reader reads the session cookies of the system a site moves from.
 type Reader interface {
 	// Name is the old session cookie's name.
 	Name() string
 	// Open checks a cookie value (its signature, its age) and returns the
-	// session data it holds, or an error for a cookie to refuse.
+	// session data it holds, or an error, matching ErrRefused for a cookie
+	// to refuse.
 	Open(value string, now time.Time) (map[string]any, error)
 }
 
@@ -51,9 +60,12 @@ type Config struct {
 }
 
 // Handler returns middleware that turns a request's old session cookie
-// into its crumb session when it has no crumb session, and deletes the
-// old cookie in a response that saves the new session. A refused old
-// cookie (forged, expired) is deleted too.
+// into its crumb session when the request carries no crumb session cookie
+// at all, and deletes the old cookie in a response that saved the crumb
+// session (or that refused the old cookie as forged, expired or
+// undecodable). A request that carries a crumb cookie, even one this
+// instance cannot open (a key it lacks, a Revoker outage), is left to
+// crumb, and keeps its old cookie unless its crumb session opened.
 func Handler(cfg Config, next http.Handler) http.Handler {
 	if cfg.Map == nil {
 		cfg.Map = storeAll
@@ -71,19 +83,24 @@ func Handler(cfg Config, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if s.ID() == "" && s.Len() == 0 { // no crumb session yet
-			if data, err := cfg.Legacy.Open(old.Value, cfg.Clock()); err == nil {
-				if err := cfg.Map(data, s); err != nil {
-					s.Clear()
-				} else if err := s.CycleKey(); err != nil {
-					s.Clear()
-				}
+		d := &deleter{ResponseWriter: w, sessions: cfg.Sessions, s: s, name: cfg.Sessions.Name(),
+			cookie: (&http.Cookie{Name: old.Name, Path: cfg.Path, Domain: cfg.Domain, MaxAge: -1}).String()}
+		if _, err := r.Cookie(cfg.Sessions.Name()); err == nil {
+			// A crumb cookie: crumb's business. The old cookie goes once the
+			// crumb session is known good.
+			d.deleteIf = func() bool { return s.ID() != "" }
+		} else if data, err := cfg.Legacy.Open(old.Value, cfg.Clock()); err == nil {
+			if err := cfg.Map(data, s); err == nil && s.CycleKey() == nil {
+				d.deleteIf = d.saved // only once the new session is in the response
+			} else {
+				s.Clear()
 			}
+		} else if errors.Is(err, ErrRefused) {
+			d.deleteIf = func() bool { return true } // dead everywhere
 		}
-		dw := &deleter{ResponseWriter: w, cookie: (&http.Cookie{Name: old.Name, Path: cfg.Path, Domain: cfg.Domain, MaxAge: -1}).String()}
-		next.ServeHTTP(dw, r)
-		if !dw.decided {
-			dw.decide(http.StatusOK) // crumb commits after this returns, as for a 200
+		next.ServeHTTP(d, r)
+		if !d.decided {
+			d.decide(http.StatusOK) // crumb would commit after this returns, as for a 200
 		}
 	})
 }
@@ -121,19 +138,41 @@ func numbers(v any) any {
 	return v
 }
 
-// deleter adds the old cookie's deletion to a response whose status saves
-// the session.
+// deleter adds the old cookie's deletion to the response, when deleteIf
+// says so at the moment the status is written. For a migrated session it
+// commits the session first, so that the deletion goes out only with a
+// saved session.
 type deleter struct {
 	http.ResponseWriter
-	cookie  string
-	decided bool
+	sessions *cookiesession.Manager
+	s        *cookiesession.Session
+	name     string
+	cookie   string
+	deleteIf func() bool // nil: keep the old cookie
+	decided  bool
+	status   int
 }
 
 func (d *deleter) decide(status int) {
-	d.decided = true
-	if status < 500 {
+	d.decided, d.status = true, status
+	if d.deleteIf != nil && d.deleteIf() {
 		d.Header().Add("Set-Cookie", d.cookie)
 	}
+}
+
+// saved commits the migrated session now, with the response's status, and
+// reports whether the response carries it. crumb's own commit, later,
+// then has nothing left to do.
+func (d *deleter) saved() bool {
+	if d.sessions.Commit(d.s, d.status, d.Header()) != nil {
+		return false // too large, no keys: not saved, so the old cookie stays
+	}
+	for _, line := range d.Header().Values("Set-Cookie") {
+		if strings.HasPrefix(line, d.name+"=") && !strings.HasPrefix(line, d.name+"=;") {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *deleter) WriteHeader(status int) {

@@ -1,6 +1,7 @@
 package migrate_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -163,5 +164,80 @@ func TestMigrationFailedRequest(t *testing.T) {
 	}
 	if !strings.Contains(resp.Header.Get("Vary"), "Cookie") {
 		t.Errorf("Vary %q", resp.Header.Get("Vary"))
+	}
+}
+
+// siteWith is site with the Reader and Map given.
+func siteWith(t *testing.T, legacy migrate.Reader, mapFn func(map[string]any, *cookiesession.Session) error) (http.Handler, *cookiesession.Manager) {
+	t.Helper()
+	_, signed, _ := djangoGolden(t)
+	k, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := rotation.NewKeyring(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return signed.Add(time.Hour) }
+	sessions, err := cookiesession.New(cookiesession.Config{Keys: keys, Clock: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessions.FromContext(r.Context())
+		io.WriteString(w, s.Subject())
+	})
+	return sessions.Handler(migrate.Handler(migrate.Config{Sessions: sessions, Legacy: legacy, Map: mapFn, Clock: now}, mux)), sessions
+}
+
+// TestMigrationKeepsTheOldCookie: the old cookie stays whenever the new
+// session is not in the response, so that nobody is logged out by a
+// migration that did not happen.
+func TestMigrationKeepsTheOldCookie(t *testing.T) {
+	t.Parallel()
+	secret, _, cookies := djangoGolden(t)
+	good := &django.Reader{SecretKey: secret}
+	tooLarge := func(old map[string]any, s *cookiesession.Session) error {
+		if err := mapDjangoUser(old, s); err != nil {
+			return err
+		}
+		return s.Set("notes", strings.Repeat("x", 5000)) // stored, but no cookie holds it
+	}
+	failing := func(map[string]any, *cookiesession.Session) error { return errors.New("no such user") }
+	for _, tc := range []struct {
+		name   string
+		legacy migrate.Reader
+		mapFn  func(map[string]any, *cookiesession.Session) error
+	}{
+		{"too large for a cookie", good, tooLarge},
+		{"Map fails", good, failing},
+		{"a Reader without its key", &django.Reader{}, mapDjangoUser},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, sessions := siteWith(t, tc.legacy, tc.mapFn)
+			resp, _ := get(h, "/me", "sessionid="+cookies["valid"])
+			set := setCookies(resp)
+			if set["sessionid"] != nil || (set[sessions.Name()] != nil && set[sessions.Name()].Value != "") {
+				t.Errorf("Set-Cookie %v: want neither a crumb session nor the Django cookie deleted", resp.Header.Values("Set-Cookie"))
+			}
+		})
+	}
+
+	// A crumb cookie this instance cannot open (sealed by a key it lacks):
+	// no migration over it, and the Django cookie stays.
+	_, otherSessions := siteWith(t, good, mapDjangoUser)
+	s := otherSessions.Load(context.Background())
+	s.Set("x", 1)
+	hdr := http.Header{}
+	if err := otherSessions.Commit(s, http.StatusOK, hdr); err != nil {
+		t.Fatal(err)
+	}
+	foreign, _, _ := strings.Cut(hdr.Get("Set-Cookie"), ";")
+	h, _ := siteWith(t, good, mapDjangoUser)
+	resp, body := get(h, "/me", foreign+"; sessionid="+cookies["valid"])
+	if body != "" || len(resp.Header.Values("Set-Cookie")) != 0 {
+		t.Errorf("with a crumb cookie of another key: %q, Set-Cookie %v; want no migration, both cookies kept", body, resp.Header.Values("Set-Cookie"))
 	}
 }

@@ -24,17 +24,20 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/crumbhq/crumb/migrate"
 )
 
-// Errors of Reader.Open. Their messages never quote the cookie.
+// Errors of Reader.Open for a cookie to refuse: each matches
+// migrate.ErrRefused. Their messages never quote the cookie.
 var (
 	// ErrSignature: the cookie is not signed by any of the keys.
-	ErrSignature = errors.New("django: session cookie signature does not match")
+	ErrSignature = fmt.Errorf("django: session cookie signature does not match: %w", migrate.ErrRefused)
 	// ErrExpired: the cookie was signed longer ago than MaxAge.
-	ErrExpired = errors.New("django: session cookie expired")
+	ErrExpired = fmt.Errorf("django: session cookie expired: %w", migrate.ErrRefused)
 	// ErrFormat: the signed payload is not a JSON object within MaxSize
 	// bytes (such as one made by the pickle serializer).
-	ErrFormat = errors.New("django: session cookie payload is not JSON")
+	ErrFormat = fmt.Errorf("django: session cookie payload is not JSON: %w", migrate.ErrRefused)
 )
 
 // Reader reads Django signed_cookies session cookies.
@@ -95,7 +98,7 @@ func (r *Reader) Open(value string, now time.Time) (map[string]any, error) {
 // signedByAKey reports whether sig is the signature of signed under the
 // secret key or a fallback, compared in constant time.
 func (r *Reader) signedByAKey(signed, sig string) bool {
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig) // canonical: one text per signature, as Django compares them
 	if err != nil {
 		return false
 	}

@@ -24,16 +24,19 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/crumbhq/crumb/migrate"
 )
 
-// Errors of Reader.Open. Their messages never quote the cookie.
+// Errors of Reader.Open for a cookie to refuse: each matches
+// migrate.ErrRefused. Their messages never quote the cookie.
 var (
 	// ErrMAC: the cookie is not authenticated by the hash key.
-	ErrMAC = errors.New("gorilla: session cookie MAC does not match")
+	ErrMAC = fmt.Errorf("gorilla: session cookie MAC does not match: %w", migrate.ErrRefused)
 	// ErrExpired: the cookie was made longer ago than MaxAge.
-	ErrExpired = errors.New("gorilla: session cookie expired")
+	ErrExpired = fmt.Errorf("gorilla: session cookie expired: %w", migrate.ErrRefused)
 	// ErrFormat: the value is not what the serializer reads.
-	ErrFormat = errors.New("gorilla: session cookie value does not decode")
+	ErrFormat = fmt.Errorf("gorilla: session cookie value does not decode: %w", migrate.ErrRefused)
 )
 
 // Reader reads gorilla/securecookie session cookies.
