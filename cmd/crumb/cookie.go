@@ -255,8 +255,8 @@ func sealCookie(args []string, stdout io.Writer, now func() time.Time) error {
 	dec := json.NewDecoder(strings.NewReader(arg))
 	dec.UseNumber()
 	var data map[string]any
-	if err := dec.Decode(&data); err != nil {
-		return usageError{fmt.Errorf("seal: want a JSON object: %v", err)}
+	if err := dec.Decode(&data); err != nil || data == nil || len(data) == 0 || dec.More() {
+		return usageError{errors.New("seal: want one JSON object with at least one member")}
 	}
 	m, err := cookiesession.New(cookiesession.Config{
 		Keys: ring, Name: *name, Lifetime: *lifetime,

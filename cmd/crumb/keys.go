@@ -50,12 +50,23 @@ func addPolicyFlags(fs *flag.FlagSet) *policyFlags {
 	return p
 }
 
+// check refuses negative timings, which would make a step safe at once.
+func (p *policyFlags) check() error {
+	if p.propagation < 0 || p.lifetime < 0 || p.skew < 0 {
+		return usageError{errors.New("-propagation, -lifetime and -skew must not be negative")}
+	}
+	return nil
+}
+
 func (p *policyFlags) policy() rotation.Policy {
 	return rotation.Policy{Propagation: p.propagation, MaxLifetime: p.lifetime, ClockSkew: p.skew}
 }
 
-// time returns the time the command acts at.
+// time returns the time the command acts at, after checking the timings.
 func (p *policyFlags) time(now func() time.Time) (time.Time, error) {
+	if err := p.check(); err != nil {
+		return time.Time{}, err
+	}
 	if p.now == "" {
 		return now().UTC().Truncate(time.Second), nil
 	}
@@ -127,10 +138,16 @@ func readRing(path string) (*rotation.Keyring, error) {
 
 // writeRing replaces the key file at path with ring, atomically: the new
 // list is written to a temporary file in the same directory, with the
-// old file's permissions, flushed to disk, and renamed over the old one.
+// old file's permissions and owner, flushed to disk, and renamed over the
+// old one, whose directory is flushed too. A symbolic link is followed:
+// its target is replaced, and the link stays.
 func writeRing(path string, ring *rotation.Keyring) (err error) {
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
+	}
 	mode := os.FileMode(0o600)
-	if fi, err := os.Stat(path); err == nil {
+	fi, statErr := os.Stat(path)
+	if statErr == nil {
 		mode = fi.Mode().Perm()
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
@@ -146,6 +163,11 @@ func writeRing(path string, ring *rotation.Keyring) (err error) {
 	if err := tmp.Chmod(mode); err != nil {
 		return err
 	}
+	if statErr == nil {
+		if err := sameOwner(tmp, fi); err != nil {
+			return err
+		}
+	}
 	if _, err := io.WriteString(tmp, formatRing(ring)); err != nil {
 		return err
 	}
@@ -155,7 +177,34 @@ func writeRing(path string, ring *rotation.Keyring) (err error) {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if dir, err := os.Open(filepath.Dir(path)); err == nil {
+		dir.Sync() // the rename itself, on file systems that need it
+		dir.Close()
+	}
+	return nil
+}
+
+// lockFile takes the lock of the key file at path for one rotation step:
+// a file beside it, created exclusively, so that two steps run at once
+// cannot both read the old list and lose one's change. It returns the
+// function that releases it.
+func lockFile(path string) (func(), error) {
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
+	}
+	lock := path + ".lock"
+	f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		if os.IsExist(err) {
+			return nil, fmt.Errorf("another crumb rotate is changing the key file (remove %s if none is)", filepath.Base(lock))
+		}
+		return nil, err
+	}
+	f.Close()
+	return func() { os.Remove(lock) }, nil
 }
 
 // keyring lists the keys of a key file.
@@ -245,6 +294,11 @@ func rotate(args []string, stdout io.Writer, now func() time.Time) error {
 	if err != nil {
 		return err
 	}
+	unlock, err := lockFile(path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	ring, err := readRing(path)
 	if err != nil {
 		return err

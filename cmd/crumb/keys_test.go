@@ -2,9 +2,11 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -217,5 +219,101 @@ func TestRotateForceAndID(t *testing.T) {
 	}
 	if n := len(ring(t, path).Entries()); n != 2 {
 		t.Errorf("after retire -force, %d keys, want the primary and the key never promoted", n)
+	}
+}
+
+// TestSecretsNeverEchoed: a key pasted where a command, a file name, an
+// environment variable name or a flag value belongs is not echoed back.
+func TestSecretsNeverEchoed(t *testing.T) {
+	t.Parallel()
+	path := keyFile(t)
+	key := secretPart.FindString(crumb(t, "keygen", "-env").want(t, exitOK).stdout)
+	secret := key[len(key)-43:]
+	for _, args := range [][]string{
+		{key},
+		{"keyring", key},
+		{"rotate", key, path},
+		{"rotate", "add", key},
+		{"rotate", "promote", "-propagation", key, path},
+		{"inspect", "-keys", key, "x=1"},
+		{"inspect", "-keys-env", key, "x=1"},
+		{"seal", "-keys", key, `{"a":1}`},
+	} {
+		r := crumb(t, args...)
+		if r.status == exitOK || strings.Contains(r.stdout+r.stderr, secret) {
+			t.Errorf("crumb %q: status %d, output shows the secret: %q", args[0], r.status, r.stderr)
+		}
+	}
+}
+
+func TestRefusedInput(t *testing.T) {
+	t.Parallel()
+	path := keyFile(t)
+	for _, args := range [][]string{
+		{"rotate", "promote", "-propagation=-1h", path},
+		{"rotate", "retire", "-lifetime=-1h", path},
+		{"keyring", "-skew=-1s", path},
+		{"seal", "-keys", path, "{}"},
+		{"seal", "-keys", path, "null"},
+		{"seal", "-keys", path, `{"a":1} {"b":2}`},
+	} {
+		crumb(t, args...).want(t, exitUsage)
+	}
+}
+
+// TestRotateFileHandling: a symbolic link is followed (its target is
+// replaced, the link stays), the owner is kept, and a step refuses to run
+// while another holds the file's lock.
+func TestRotateFileHandling(t *testing.T) {
+	t.Parallel()
+	real := keyFile(t)
+	link := filepath.Join(t.TempDir(), "keys-link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		if err := os.Chown(real, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	crumb(t, "rotate", "add", link).want(t, exitOK)
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced by a file (%v)", err)
+	}
+	if n := len(ring(t, real).Entries()); n != 2 {
+		t.Errorf("the link's target holds %d keys, want 2", n)
+	}
+	if os.Geteuid() == 0 {
+		fi, _ := os.Stat(real)
+		if st, ok := fi.Sys().(*syscall.Stat_t); !ok || st.Uid != 65534 || st.Gid != 65534 {
+			t.Errorf("the key file's owner changed")
+		}
+	}
+	if err := os.WriteFile(real+".lock", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := crumb(t, "rotate", "add", real).want(t, exitFail)
+	if !strings.Contains(r.stderr, "another crumb rotate") || len(ring(t, real).Entries()) != 2 {
+		t.Errorf("with the lock held: %q", r.stderr)
+	}
+	os.Remove(real + ".lock")
+
+	// Steps run at once: each either lands or is refused; none is lost.
+	const n = 8
+	done := make(chan bool, n)
+	for range n {
+		go func() {
+			cmd := exec.Command(bin, "rotate", "add", real)
+			done <- cmd.Run() == nil
+		}()
+	}
+	added := 0
+	for range n {
+		if <-done {
+			added++
+		}
+	}
+	if got := len(ring(t, real).Entries()); got != 2+added || added == 0 {
+		t.Errorf("%d concurrent adds reported success, the file holds %d keys, want %d", added, got, 2+added)
 	}
 }

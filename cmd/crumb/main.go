@@ -61,6 +61,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"time"
 )
 
@@ -113,11 +114,21 @@ func run(args []string, stdout, stderr io.Writer, now func() time.Time) int {
 	case nil:
 		return exitOK
 	case usageError:
-		fmt.Fprintf(stderr, "crumb: %v\n%s", err, usage)
+		fmt.Fprintf(stderr, "crumb: %s\n%s", redact(err.Error()), usage)
 		return exitUsage
 	}
-	fmt.Fprintf(stderr, "crumb: %v\n", err)
+	fmt.Fprintf(stderr, "crumb: %s\n", redact(err.Error()))
 	return exitFail
+}
+
+// keyText matches the text form of a key, whose last part is its secret.
+var keyText = regexp.MustCompile(`crumbkey1_([0-9A-Fa-f]{8})_[A-Za-z0-9_-]*`)
+
+// redact removes the secrets of keys from a message: an error may quote
+// an argument, and a key pasted where a file name, a command or a flag
+// value belongs must not be echoed.
+func redact(msg string) string {
+	return keyText.ReplaceAllString(msg, "crumbkey1_${1}_<secret>")
 }
 
 // usageError is a mistake in the command line.
