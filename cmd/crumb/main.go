@@ -47,7 +47,9 @@
 // The policy flags say how long a rotation step must wait:
 // -propagation, how long a new key takes to reach every instance
 // (default 10m); -lifetime, the longest a session cookie stays valid after
-// it is sealed (default 336h, crumb's default Config.Lifetime); -skew, the
+// it is sealed (default 336h, crumb's default Config.Lifetime; longer if
+// handlers give sessions a longer IdleFor or ExpiresAt and there is no
+// Config.AbsoluteLifetime below it); -skew, the
 // largest clock difference between instances (default 0). -now sets the
 // time (RFC 3339), for trying a schedule ahead of time.
 //
