@@ -136,10 +136,15 @@ func (r *Revoker) Revoke(ctx context.Context, info cookiesession.Info, until tim
 // makes it expire at ARGV[2] (Unix milliseconds) unless it already lasts
 // longer: a cut-off only ever moves later, and lives as long as the latest
 // one needs.
+//
+// The times are compared as decimal strings (shorter is smaller, then
+// bytewise), not as Lua numbers, which are doubles and would round
+// nanoseconds.
 var keepLater = redis.NewScript(`
-local old = tonumber(redis.call('GET', KEYS[1]) or '0')
-if old < tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+local old = redis.call('GET', KEYS[1]) or ''
+local new = ARGV[1]
+if #old < #new or (#old == #new and old < new) then
+  redis.call('SET', KEYS[1], new, 'KEEPTTL')
 end
 local ttl = redis.call('PTTL', KEYS[1])
 local want = tonumber(ARGV[2]) - tonumber(ARGV[3])

@@ -71,6 +71,13 @@ func TestRevokeSubject(t *testing.T) {
 	if err := r.Check(ctx, before); !errors.Is(err, cookiesession.ErrRevoked) {
 		t.Errorf("an earlier cut-off undid the later one: %v", err)
 	}
+	// A cut-off one nanosecond later wins: no rounding.
+	if err := r.RevokeSubject(ctx, "ann", cut.Add(time.Nanosecond)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Check(ctx, after); !errors.Is(err, cookiesession.ErrRevoked) {
+		t.Errorf("a cut-off 1ns later did not apply: %v", err)
+	}
 	if err := r.RevokeSubject(ctx, "ann", cut.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
