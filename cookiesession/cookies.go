@@ -107,13 +107,19 @@ func (st *state) carriedCookie() bool {
 
 // isPlausible reports whether some candidate may be a valid session
 // cookie, judging by its characters and header alone. Callers hold st.mu.
+// The candidates do not change once read, so the answer is computed once:
+// a commit asks several times.
 func (st *state) isPlausible() bool {
-	for i := range st.nCandidates {
-		if st.class(i)&textBit != 0 && st.m.plausible(st.candidates[i]) {
-			return true
+	if st.plausibility == 0 {
+		st.plausibility = 1
+		for i := range st.nCandidates {
+			if st.class(i)&textBit != 0 && st.m.plausible(st.candidates[i]) {
+				st.plausibility = 2
+				break
+			}
 		}
 	}
-	return false
+	return st.plausibility == 2
 }
 
 // withinMaxCookies reports whether headers hold no more cookies than

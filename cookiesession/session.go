@@ -78,6 +78,7 @@ type state struct {
 	classes      [maxCandidates]byte   // their classes, once known: see state.class
 	nCandidates  int
 	extraCarried bool     // the request carried more values of the session cookie than it has room for
+	plausibility byte     // 0 not yet known, 1 no candidate is plausible, 2 one is: see state.isPlausible
 	headers      []string // its Cookie headers, if it carried chunks
 	chunksSeen   int      // one more than the highest index of a chunk cookie it carried
 	loaded       bool     // candidates have been opened (or given up on)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -22,23 +23,36 @@ import (
 	"github.com/crumbhq/crumb/rotation"
 )
 
-// keyFlags are the flags that say where the keys are.
-type keyFlags struct{ file, env string }
+// cookieFlags are the flags inspect and seal share: where the keys are,
+// and the time.
+type cookieFlags struct{ file, env, now string }
 
-func addKeyFlags(fs interface {
-	StringVar(*string, string, string, string)
-}) *keyFlags {
-	k := new(keyFlags)
-	fs.StringVar(&k.file, "keys", "", "the key file")
-	fs.StringVar(&k.env, "keys-env", "CRUMB_KEYS", "the environment variable holding the key list, if -keys is not given")
-	return k
+func addCookieFlags(fs *flag.FlagSet) *cookieFlags {
+	c := new(cookieFlags)
+	fs.StringVar(&c.file, "keys", "", "the key file")
+	fs.StringVar(&c.env, "keys-env", "CRUMB_KEYS", "the environment variable holding the key list, if -keys is not given")
+	fs.StringVar(&c.now, "now", "", "the time, RFC 3339 (default: now)")
+	return c
 }
 
-func (k *keyFlags) ring() (*rotation.Keyring, error) {
-	if k.file != "" {
-		return readRing(k.file)
+// parse parses args, and returns the one argument they must leave, the
+// time and the keys.
+func (c *cookieFlags) parse(fs *flag.FlagSet, args []string, now func() time.Time) (string, time.Time, *rotation.Keyring, error) {
+	arg, err := parse(fs, args)
+	if err != nil {
+		return "", time.Time{}, nil, err
 	}
-	return rotation.FromEnv(k.env)
+	t, err := (&policyFlags{now: c.now}).time(now)
+	if err != nil {
+		return "", time.Time{}, nil, err
+	}
+	var ring *rotation.Keyring
+	if c.file != "" {
+		ring, err = readRing(c.file)
+	} else {
+		ring, err = rotation.FromEnv(c.env)
+	}
+	return arg, t, ring, err
 }
 
 // inspectManager returns a Manager that opens the session cookie called
@@ -80,18 +94,9 @@ type report struct {
 // Cookie header) and prints what it holds as JSON.
 func inspectCookie(args []string, stdout io.Writer, now func() time.Time) error {
 	fs := newFlags("inspect")
-	keys := addKeyFlags(fs)
+	flags := addCookieFlags(fs)
 	name := fs.String("name", "__Host-sessionid", "the cookie's name, for a bare value")
-	when := fs.String("now", "", "the time, RFC 3339 (default: now)")
-	arg, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	t, err := (&policyFlags{now: *when}).time(now)
-	if err != nil {
-		return err
-	}
-	ring, err := keys.ring()
+	arg, t, ring, err := flags.parse(fs, args, now)
 	if err != nil {
 		return err
 	}
@@ -235,20 +240,11 @@ func jsonable(v any) any {
 // prints it as a Cookie header value.
 func sealCookie(args []string, stdout io.Writer, now func() time.Time) error {
 	fs := newFlags("seal")
-	keys := addKeyFlags(fs)
+	flags := addCookieFlags(fs)
 	name := fs.String("name", "sessionid", "the cookie's base name (crumb adds __Host-, as cookiesession.Config.Name does)")
 	lifetime := fs.Duration("lifetime", 14*24*time.Hour, "Config.Lifetime")
 	subject := fs.String("subject", "", "the session's subject")
-	when := fs.String("now", "", "the time, RFC 3339 (default: now)")
-	arg, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	t, err := (&policyFlags{now: *when}).time(now)
-	if err != nil {
-		return err
-	}
-	ring, err := keys.ring()
+	arg, t, ring, err := flags.parse(fs, args, now)
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,16 @@ func newKeys(t *testing.T) *rotation.Keyring {
 	return keys
 }
 
+// newSessions returns a Manager with a fresh key and the defaults.
+func newSessions(t *testing.T) *cookiesession.Manager {
+	t.Helper()
+	sessions, err := cookiesession.New(cookiesession.Config{Keys: newKeys(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sessions
+}
+
 // site serves h and is browsed by a client with a cookie jar that does
 // not follow redirects.
 type site struct {
@@ -145,10 +155,7 @@ func TestLogout(t *testing.T) {
 
 func TestRememberMe(t *testing.T) {
 	t.Parallel()
-	sessions, err := cookiesession.New(cookiesession.Config{Keys: newKeys(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sessions := newSessions(t)
 	for _, remember := range []bool{true, false} {
 		s := sessions.Load(context.Background())
 		if err := s.Set("user", "ann"); err != nil {
@@ -171,10 +178,7 @@ func TestRememberMe(t *testing.T) {
 
 func TestFlash(t *testing.T) {
 	t.Parallel()
-	sessions, err := cookiesession.New(cookiesession.Config{Keys: newKeys(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sessions := newSessions(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /saved", Saved)
 	mux.HandleFunc("GET /page", Page)
@@ -192,10 +196,7 @@ func TestFlash(t *testing.T) {
 
 func TestCSRF(t *testing.T) {
 	t.Parallel()
-	sessions, err := cookiesession.New(cookiesession.Config{Keys: newKeys(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sessions := newSessions(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /saved", Saved)
 	site := newSite(t, Protect(sessions, mux))
@@ -209,10 +210,7 @@ func TestCSRF(t *testing.T) {
 
 func TestTooLarge(t *testing.T) {
 	t.Parallel()
-	sessions, err := cookiesession.New(cookiesession.Config{Keys: newKeys(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sessions := newSessions(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /cart", AddToCart)
 	mux.HandleFunc("GET /count", func(w http.ResponseWriter, r *http.Request) {
