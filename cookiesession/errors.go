@@ -91,6 +91,12 @@ func (m *Manager) report(ctx context.Context, err error, kind reportKind) {
 		}
 		return
 	case notSaved:
+		if ctx.Err() != nil {
+			// The request was canceled: the client went away, or the
+			// server is shutting down. No response can carry the cookie.
+			logger.LogAttrs(ctx, slog.LevelDebug, "crumb: session not saved: the request was canceled", name, slog.Any("error", err))
+			return
+		}
 		logger.LogAttrs(ctx, slog.LevelError, "crumb: session not saved", name, slog.Any("error", err))
 		return
 	case lateUse:

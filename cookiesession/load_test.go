@@ -1080,6 +1080,47 @@ func TestLoadLogger(t *testing.T) {
 	e.errs.take()
 }
 
+// TestLoadLogCanceled: a session not saved because its request was
+// canceled (the client went away, the server is shutting down) is logged
+// at Debug only, since no response can carry it; the same failure on a
+// live request is an Error.
+func TestLoadLogCanceled(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		canceled bool
+		want     slog.Level
+	}{
+		{name: "live request", want: slog.LevelError},
+		{name: "canceled request", canceled: true, want: slog.LevelDebug},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			logs := new(logRecorder)
+			rev := new(failingRevoker)
+			e := newHarness(t, func(c *cookiesession.Config) { c.Logger = slog.New(logs); c.Revoker = rev })
+			cookie := e.saveWith(setter(t, "n", 1))
+			ctx, cancel := context.WithCancel(t.Context())
+			if tc.canceled {
+				cancel()
+			}
+			defer cancel()
+			req := httptest.NewRequestWithContext(ctx, http.MethodGet, "https://example.com/", nil)
+			req.Header.Set("Cookie", e.header(cookie))
+			e.do(req, func(w http.ResponseWriter, r *http.Request) {
+				s := sessionOf(t, r)
+				s.Len() // opened and checked while the store is up
+				rev.setFailing(true)
+				_ = s.Set("n", 2) // the re-check before saving fails
+			})
+			recs := logs.take()
+			if len(recs) != 1 || recs[0].Level != tc.want || !strings.Contains(recs[0].Message, "not saved") {
+				t.Fatalf("%d records (%v), want one %v record saying the session was not saved", len(recs), recs, tc.want)
+			}
+		})
+	}
+}
+
 // TestLoadLogRejectionsBounded: anyone can send bad cookies at any rate, so
 // rejections are logged one by one at Debug level only, and above it as a
 // summary at most once a minute, with the count; failures to save are
