@@ -28,6 +28,23 @@
 // session instead, at the cost of honouring no revocation meanwhile.
 // Revoke returns the error: Session.Flush still ends the session in the
 // browser, and the application should tell the user.
+//
+// A restart need not be an outage: each call keeps trying, within
+// Timeout, while Redis cannot be reached (refused, cut or timed-out
+// connections), pausing 10ms, doubling to 100ms, so a restart shorter than
+// Timeout only slows the requests that meet it. For that, give the client
+// ReadTimeout, WriteTimeout and DialTimeout well under Timeout (a
+// connection that stops answering then costs one of them, not the whole
+// Timeout), keep MaxRetries small (go-redis also retries the handshake of
+// a new connection that many times), and a PoolSize that covers the
+// requests in flight (with fewer connections, a restart left a few requests
+// waiting for one past the timeout). The example shows such a client; the
+// fleet test measured it.
+//
+// Redis must keep what it is told across a restart, or a restart undoes
+// logouts: run it with an append-only file (appendonly yes). The fleet
+// test in ./fleet runs three instances over one Redis through rotations,
+// crashes and a Redis restart; docs/OPERATIONS.md has the fleet guide.
 package redisrevoke
 
 import (
@@ -35,6 +52,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crumbhq/crumb/cookiesession"
@@ -99,7 +117,11 @@ func (r *Revoker) Check(ctx context.Context, info cookiesession.Info) error {
 	if info.Subject != "" {
 		keys = append(keys, r.subjectKey(info.Subject))
 	}
-	vals, err := r.cfg.Client.MGet(ctx, keys...).Result()
+	var vals []any
+	err := retry(ctx, func(ctx context.Context) (err error) {
+		vals, err = r.cfg.Client.MGet(ctx, keys...).Result()
+		return err
+	})
 	if err != nil {
 		if r.cfg.FailOpen {
 			return nil
@@ -129,7 +151,9 @@ func (r *Revoker) Revoke(ctx context.Context, info cookiesession.Info, until tim
 	if !until.After(time.Now()) {
 		return nil // nothing left to deny
 	}
-	return r.cfg.Client.SetArgs(ctx, r.idKey(info.ID), "1", redis.SetArgs{ExpireAt: until}).Err()
+	return retry(ctx, func(ctx context.Context) error {
+		return r.cfg.Client.SetArgs(ctx, r.idKey(info.ID), "1", redis.SetArgs{ExpireAt: until}).Err()
+	})
 }
 
 // keepLater sets KEYS[1] to ARGV[1] unless it holds a later time, and
@@ -155,7 +179,11 @@ return 1
 `)
 
 // RevokeSubject ends every session of subject issued before t, on every
-// instance ("log out everywhere", a password change). The cut-off is kept
+// instance ("log out everywhere", a password change). To keep the device
+// that asks logged in, cut off first, with t the Manager's clock now,
+// then Flush the session and store its contents again: the new session
+// is issued when saved, after t (see the example). In that order a crash
+// between the steps logs the user out everywhere, never only here. The cut-off is kept
 // until no session issued before t can still be valid: t + MaxLifetime +
 // twice ClockSkew. A later cut-off for the same subject wins; an earlier
 // one changes nothing.
@@ -170,6 +198,33 @@ func (r *Revoker) RevokeSubject(ctx context.Context, subject string, t time.Time
 	if !until.After(now) {
 		return nil
 	}
-	return keepLater.Run(ctx, r.cfg.Client, []string{r.subjectKey(subject)},
-		t.UnixNano(), until.UnixMilli(), now.UnixMilli()).Err()
+	return retry(ctx, func(ctx context.Context) error {
+		return keepLater.Run(ctx, r.cfg.Client, []string{r.subjectKey(subject)},
+			t.UnixNano(), until.UnixMilli(), now.UnixMilli()).Err()
+	})
+}
+
+// retry runs call until it succeeds, Redis answers it (with a value or an
+// error of its own), or ctx ends. A failure to reach Redis (refused, cut,
+// timed out: Redis restarting, a connection that died) is tried again,
+// after 10ms, then twice as long each time up to 100ms. Every call retry
+// makes is idempotent. The client's own retries (MaxRetries) run inside
+// each call; this loop is what keeps trying for the whole of Timeout.
+func retry(ctx context.Context, call func(context.Context) error) error {
+	pause := 10 * time.Millisecond
+	for {
+		err := call(ctx)
+		var reply redis.Error
+		if err == nil || errors.As(err, &reply) && !strings.HasPrefix(err.Error(), "LOADING") || ctx.Err() != nil {
+			return err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		pause = min(2*pause, 100*time.Millisecond)
+	}
 }

@@ -161,6 +161,93 @@ func TestRedisSlowOrDown(t *testing.T) {
 	}
 }
 
+// failing makes a client's first n commands fail as an unreachable
+// Redis does (a refused connection), or as Redis itself refusing the
+// command (a reply error), and counts the commands, leaving out those
+// that set up a connection.
+type failing struct {
+	n     int
+	reply bool
+	calls int
+}
+
+type replyError string
+
+func (e replyError) Error() string { return string(e) }
+func (replyError) RedisError()     {}
+
+func (f *failing) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (f *failing) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if n := cmd.Name(); n == "hello" || n == "client" {
+			return next(ctx, cmd) // setting up a connection
+		}
+		f.calls++
+		if f.calls <= f.n {
+			var err error = &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
+			if f.reply {
+				err = replyError("WRONGTYPE Operation against a key holding the wrong kind of value")
+			}
+			cmd.SetErr(err)
+			return err
+		}
+		return next(ctx, cmd)
+	}
+}
+func (f *failing) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestRetries: every call keeps trying, within Timeout, while Redis
+// cannot be reached (a restart), and gives up at once on Redis's own
+// answer; Check then fails closed or, with FailOpen, open.
+func TestRetries(t *testing.T) {
+	t.Parallel()
+	info := cookiesession.Info{ID: "retried", Subject: "ann", IssuedAt: time.Now()}
+	calls := map[string]func(*Revoker) error{
+		"Check":         func(r *Revoker) error { return r.Check(ctx, info) },
+		"Revoke":        func(r *Revoker) error { return r.Revoke(ctx, info, time.Now().Add(time.Hour)) },
+		"RevokeSubject": func(r *Revoker) error { return r.RevokeSubject(ctx, "ann", time.Now()) },
+	}
+	for name, call := range calls {
+		for _, tc := range []struct {
+			name      string
+			f         failing
+			open      bool
+			wantErr   bool
+			wantCalls int // 0: more than two
+		}{
+			{name: "unreachable three times", f: failing{n: 3}},
+			{name: "unreachable throughout", f: failing{n: 1 << 30}, wantErr: true},
+			{name: "unreachable throughout, FailOpen", f: failing{n: 1 << 30}, open: true, wantErr: name != "Check"},
+			{name: "a reply error", f: failing{n: 1, reply: true}, wantErr: true, wantCalls: 1},
+		} {
+			t.Run(name+"/"+tc.name, func(t *testing.T) {
+				f := tc.f
+				r := newRevoker(t, func(c *Config) {
+					c.Timeout = 200 * time.Millisecond
+					c.FailOpen = tc.open
+					c.Client.AddHook(&f)
+				})
+				start := time.Now()
+				err := call(r)
+				if (err != nil) != tc.wantErr || errors.Is(err, cookiesession.ErrRevoked) {
+					t.Fatalf("err = %v, want an error: %v (never ErrRevoked)", err, tc.wantErr)
+				}
+				switch {
+				case tc.wantCalls > 0 && f.calls != tc.wantCalls:
+					t.Errorf("%d calls, want %d", f.calls, tc.wantCalls)
+				case tc.wantCalls == 0 && f.calls <= 3:
+					t.Errorf("%d calls in %v: the call was not retried until Timeout", f.calls, time.Since(start))
+				}
+				if d := time.Since(start); d > time.Second {
+					t.Errorf("took %v, longer than Timeout allows", d)
+				}
+			})
+		}
+	}
+}
+
 // TestManagers: a logout on one instance holds on another sharing the
 // Redis server; with Redis down, a valid cookie is not used for the
 // request but is kept.
