@@ -86,7 +86,9 @@ type Config struct {
 	RenewAfter time.Duration
 	// ClockSkew is how far instances' clocks may disagree. A session is
 	// still accepted ClockSkew after its deadline, and one saved up to
-	// ClockSkew in the future; a deny entry (see [Revoker]) lasts twice
+	// ClockSkew in the future (at least a second: clocks that agree still
+	// differ by milliseconds, and WebAssembly hosts' tick in them); a deny
+	// entry (see [Revoker]) lasts twice
 	// ClockSkew longer. Default 0.
 	ClockSkew time.Duration
 	// NotBefore rejects every session issued before it, with ErrRevoked:

@@ -170,6 +170,30 @@ func TestExpiryClockSkew(t *testing.T) {
 			t.Errorf("saved in the future with no skew: %v, want ErrInvalid", err)
 		}
 	})
+	// With no skew configured, a cookie saved up to a second ahead still
+	// opens: a native instance's clock a millisecond ahead of an edge
+	// host's, whose clock ticks in milliseconds.
+	t.Run("saved a moment in the future, no skew", func(t *testing.T) {
+		e := newHarness(t, nil)
+		for _, tc := range []struct {
+			name  string
+			ahead time.Duration
+			ok    bool
+		}{
+			{"a nanosecond", time.Nanosecond, true},
+			{"a millisecond", time.Millisecond, true},
+			{"a second", time.Second, true},
+			{"a second and a nanosecond", time.Second + time.Nanosecond, false},
+		} {
+			e.clock.Set(t0.Add(tc.ahead))
+			v := e.saveWith(setter(t, "n", 1))
+			e.clock.Set(t0)
+			err := e.outcome(e.m, v)
+			if tc.ok && err != nil || !tc.ok && crypto.ReasonOf(err) != crypto.ReasonPayload {
+				t.Errorf("saved %s ahead: %v, want valid: %v", tc.name, err, tc.ok)
+			}
+		}
+	})
 }
 
 // TestExpiryForged: expiry is checked only after authentication, so a

@@ -60,6 +60,15 @@ func (m *Manager) plausible(v string) bool {
 // it is authentic, and may be valid on an instance whose clock is ahead.
 var errFuture = crypto.Invalid(crypto.ReasonPayload)
 
+// minFuture is the least a cookie may have been saved in the future of
+// this instance's clock, whatever Config.ClockSkew says: clocks of
+// instances that agree to the millisecond still differ by some, and those
+// of WebAssembly hosts tick in milliseconds (Cloudflare's Workers' stand
+// still during a request), so a cookie saved natively and read at the
+// edge within the same millisecond would otherwise be refused. A second
+// more of life is all a cookie can gain by it.
+const minFuture = int64(time.Second)
+
 // origin says where an opened session came from.
 type origin struct {
 	rotation.Opened     // the key that opened it, and whether it is not the primary
@@ -104,7 +113,7 @@ func (m *Manager) open(ctx context.Context, ring *rotation.Keyring, value string
 	switch {
 	case now >= addSat(p.Deadline, m.skew):
 		return nil, origin{}, ErrExpired
-	case p.SavedAt > addSat(now, m.skew):
+	case p.SavedAt > addSat(now, max(m.skew, minFuture)):
 		return nil, origin{}, errFuture
 	case p.IssuedAt < m.notBefore:
 		return nil, origin{}, fmt.Errorf("%w: issued before Config.NotBefore", ErrRevoked)
