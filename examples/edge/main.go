@@ -42,9 +42,11 @@ func main() {
 	select {}
 }
 
-// fetch is crumbFetch(request): it reads the method, URL and Cookie header
-// of a Fetch API Request, runs handle and returns a Response carrying every
-// header field, each Set-Cookie appended on its own.
+// fetch is crumbFetch(request, body): it reads the method, URL and Cookie
+// header of a Fetch API Request, and body, the request's body as text,
+// which the host reads (await request.text(): reading it here would need a
+// Promise); runs handle and returns a Response carrying every header field,
+// each Set-Cookie appended on its own.
 func fetch(sessions *cookiesession.Manager, args []js.Value) (response js.Value) {
 	global := js.Global()
 	defer func() {
@@ -60,13 +62,17 @@ func fetch(sessions *cookiesession.Manager, args []js.Value) (response js.Value)
 	if v := req.Get("headers").Call("get", "cookie"); v.Type() == js.TypeString {
 		cookie = v.String()
 	}
+	body := ""
+	if len(args) > 1 && args[1].Type() == js.TypeString {
+		body = args[1].String()
+	}
 	path := global.Get("URL").New(req.Get("url")).Get("pathname").String()
-	status, header, body := handle(sessions, req.Get("method").String(), path, cookie)
+	status, header, respBody := handle(sessions, req.Get("method").String(), path, cookie, body)
 	h := global.Get("Headers").New()
 	for name, values := range header {
 		for _, v := range values {
 			h.Call("append", name, v)
 		}
 	}
-	return global.Get("Response").New(body, map[string]any{"status": status, "headers": h})
+	return global.Get("Response").New(respBody, map[string]any{"status": status, "headers": h})
 }

@@ -3,13 +3,16 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"os"
 )
 
 // main serves one request as a WASI command, CGI style: the method and
 // path are its arguments (default GET /count), the request's Cookie header
-// line is on standard input, and the response (a Status line, the header
+// line is the first line of standard input and its body the rest, and the
+// response (a Status line, the header
 // fields with every Set-Cookie, a blank line and the body) goes to
 // standard output. Keys come from the CRUMB_KEYS environment variable.
 //
@@ -33,11 +36,17 @@ func main() {
 	if len(os.Args) > 2 {
 		path = os.Args[2]
 	}
-	cookie, err := readCookieLine(os.Stdin)
+	// The Cookie line, then the request body: what follows it.
+	in := bufio.NewReaderSize(os.Stdin, maxCookieLine)
+	cookie, err := readCookieLine(in)
 	if err != nil {
 		fail(err)
 	}
-	status, header, body := handle(sessions, method, path, cookie)
+	reqBody, err := io.ReadAll(io.LimitReader(in, maxNote+1))
+	if err != nil {
+		fail(err)
+	}
+	status, header, body := handle(sessions, method, path, cookie, string(reqBody))
 	if err := writeResponse(os.Stdout, status, header, body); err != nil {
 		fail(err)
 	}

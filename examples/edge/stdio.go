@@ -15,7 +15,9 @@ const maxCookieLine = 16 << 10
 
 // readCookieLine reads one line from r, a Cookie header ("Cookie: a=b; c=d")
 // or only its value ("a=b; c=d"), and returns the value. Empty input gives
-// "". A line longer than maxCookieLine is an error.
+// "". A line longer than maxCookieLine is an error. Given a *bufio.Reader
+// of at least maxCookieLine bytes, it reads through it, so that what
+// follows the line (a request body) can be read from it next.
 func readCookieLine(r io.Reader) (string, error) {
 	line, err := bufio.NewReaderSize(r, maxCookieLine).ReadSlice('\n')
 	switch {
