@@ -140,9 +140,9 @@ type Config struct {
 	//   - At Error level, every failure of [Manager.Handler] to save a
 	//     session (ErrTooLarge, ErrRevoked, ErrLate, ErrConfig, a Revoker
 	//     that could not check). [Manager.Commit] returns such a failure to
-	//     its caller instead. A failure on a request already canceled (the
-	//     client went away, the server is shutting down) is logged at Debug:
-	//     no response could carry the cookie.
+	//     its caller instead. A Revoker that could not check because the
+	//     client went away (the request's context canceled) is logged at
+	//     Debug: no response could carry the cookie.
 	//   - At Debug level, every rejected cookie (ErrInvalid, ErrExpired,
 	//     ErrRevoked; crypto.ReasonOf tells invalid ones apart), and every
 	//     cookie not opened because the keys were missing or the Revoker

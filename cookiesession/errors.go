@@ -91,10 +91,12 @@ func (m *Manager) report(ctx context.Context, err error, kind reportKind) {
 		}
 		return
 	case notSaved:
-		if ctx.Err() != nil {
-			// The request was canceled: the client went away, or the
-			// server is shutting down. No response can carry the cookie.
-			logger.LogAttrs(ctx, slog.LevelDebug, "crumb: session not saved: the request was canceled", name, slog.Any("error", err))
+		if ce := (*checkError)(nil); errors.As(err, &ce) && errors.Is(context.Cause(ctx), context.Canceled) {
+			// The Revoker's re-check failed because the client went away
+			// (its request was canceled): no response can carry the
+			// cookie. A deadline (a timeout middleware) is not that: the
+			// handler's response still goes out, without the save.
+			logger.LogAttrs(ctx, slog.LevelDebug, "crumb: session not saved: the client went away", name, slog.Any("error", err))
 			return
 		}
 		logger.LogAttrs(ctx, slog.LevelError, "crumb: session not saved", name, slog.Any("error", err))

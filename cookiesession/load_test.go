@@ -1080,19 +1080,26 @@ func TestLoadLogger(t *testing.T) {
 	e.errs.take()
 }
 
-// TestLoadLogCanceled: a session not saved because its request was
-// canceled (the client went away, the server is shutting down) is logged
-// at Debug only, since no response can carry it; the same failure on a
-// live request is an Error.
+// TestLoadLogCanceled: a session not saved because the Revoker could not
+// check it after the client went away (its request canceled) is logged at
+// Debug only, since no response can carry it; the same failure on a live
+// request, or past a deadline (a timeout middleware: the response still
+// goes out), is an Error, as is any other failure on a canceled request.
 func TestLoadLogCanceled(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name     string
-		canceled bool
-		want     slog.Level
+		name    string
+		ctx     func(context.Context) (context.Context, context.CancelFunc)
+		tooBig  bool
+		want    slog.Level
+		message string
 	}{
-		{name: "live request", want: slog.LevelError},
-		{name: "canceled request", canceled: true, want: slog.LevelDebug},
+		{name: "live request", ctx: context.WithCancel, want: slog.LevelError},
+		{name: "client went away", ctx: canceled, want: slog.LevelDebug},
+		{name: "past a deadline", ctx: func(ctx context.Context) (context.Context, context.CancelFunc) {
+			return context.WithDeadline(ctx, time.Unix(0, 0))
+		}, want: slog.LevelError},
+		{name: "too large, client went away", ctx: canceled, tooBig: true, want: slog.LevelError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -1100,16 +1107,17 @@ func TestLoadLogCanceled(t *testing.T) {
 			rev := new(failingRevoker)
 			e := newHarness(t, func(c *cookiesession.Config) { c.Logger = slog.New(logs); c.Revoker = rev })
 			cookie := e.saveWith(setter(t, "n", 1))
-			ctx, cancel := context.WithCancel(t.Context())
-			if tc.canceled {
-				cancel()
-			}
+			ctx, cancel := tc.ctx(t.Context())
 			defer cancel()
 			req := httptest.NewRequestWithContext(ctx, http.MethodGet, "https://example.com/", nil)
 			req.Header.Set("Cookie", e.header(cookie))
 			e.do(req, func(w http.ResponseWriter, r *http.Request) {
 				s := sessionOf(t, r)
 				s.Len() // opened and checked while the store is up
+				if tc.tooBig {
+					_ = s.Set("big", strings.Repeat("x", 5000))
+					return
+				}
 				rev.setFailing(true)
 				_ = s.Set("n", 2) // the re-check before saving fails
 			})
@@ -1119,6 +1127,13 @@ func TestLoadLogCanceled(t *testing.T) {
 			}
 		})
 	}
+}
+
+// canceled returns a context canceled already: a client that went away.
+func canceled(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	cancel()
+	return ctx, cancel
 }
 
 // TestLoadLogRejectionsBounded: anyone can send bad cookies at any rate, so
