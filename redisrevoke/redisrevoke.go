@@ -51,8 +51,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
-	"strings"
+	"syscall"
 	"time"
 
 	"github.com/crumbhq/crumb/cookiesession"
@@ -146,7 +148,8 @@ func (r *Revoker) Check(ctx context.Context, info cookiesession.Info) error {
 
 // Revoke denies info.ID until until: a key that Redis deletes then.
 func (r *Revoker) Revoke(ctx context.Context, info cookiesession.Info, until time.Time) error {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	// A logout goes through even if the client goes away meanwhile.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.Timeout)
 	defer cancel()
 	if !until.After(time.Now()) {
 		return nil // nothing left to deny
@@ -191,7 +194,7 @@ func (r *Revoker) RevokeSubject(ctx context.Context, subject string, t time.Time
 	if subject == "" {
 		return errors.New("redisrevoke: no subject")
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.Timeout)
 	defer cancel()
 	until := t.Add(r.cfg.MaxLifetime + 2*r.cfg.ClockSkew)
 	now := time.Now()
@@ -204,27 +207,53 @@ func (r *Revoker) RevokeSubject(ctx context.Context, subject string, t time.Time
 	})
 }
 
-// retry runs call until it succeeds, Redis answers it (with a value or an
-// error of its own), or ctx ends. A failure to reach Redis (refused, cut,
-// timed out: Redis restarting, a connection that died) is tried again,
-// after 10ms, then twice as long each time up to 100ms. Every call retry
-// makes is idempotent. The client's own retries (MaxRetries) run inside
-// each call; this loop is what keeps trying for the whole of Timeout.
+// retry runs call until it succeeds, fails in a way another attempt
+// cannot mend, or ctx ends. Another attempt can mend Redis unreachable
+// (a refused, reset or closed connection: a restart) or still loading its
+// data, after a pause of 10ms, doubling to 100ms; and a timed-out attempt
+// once (a connection that stopped answering), not more, so that a slow
+// Redis is not sent a storm of retries. Every call it makes is idempotent.
+// If ctx ends first, the error wraps both ctx's and the last attempt's.
 func retry(ctx context.Context, call func(context.Context) error) error {
 	pause := 10 * time.Millisecond
+	timeouts := 0
 	for {
 		err := call(ctx)
-		var reply redis.Error
-		if err == nil || errors.As(err, &reply) && !strings.HasPrefix(err.Error(), "LOADING") || ctx.Err() != nil {
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %w", context.Cause(ctx), err)
+		}
+		switch {
+		case redis.IsLoadingError(err), cannotReach(err):
+		case isTimeout(err) && timeouts == 0:
+			timeouts++
+		default:
 			return err
 		}
 		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return err
+			return fmt.Errorf("%w: %w", context.Cause(ctx), err)
 		case <-t.C:
 		}
 		pause = min(2*pause, 100*time.Millisecond)
 	}
+}
+
+// cannotReach reports an error of the connection to Redis, not of Redis:
+// refused, reset, closed, or cut short.
+func cannotReach(err error) bool {
+	var op *net.OpError
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.As(err, &op) && op.Op == "dial" && !op.Timeout()
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -161,13 +162,12 @@ func TestRedisSlowOrDown(t *testing.T) {
 	}
 }
 
-// failing makes a client's first n commands fail as an unreachable
-// Redis does (a refused connection), or as Redis itself refusing the
-// command (a reply error), and counts the commands, leaving out those
-// that set up a connection.
+// failing makes a client's first n commands fail with err, as an
+// unreachable, loading, slow or refusing Redis does, and counts the
+// commands, leaving out those that set up a connection.
 type failing struct {
 	n     int
-	reply bool
+	err   error
 	calls int
 }
 
@@ -175,6 +175,18 @@ type replyError string
 
 func (e replyError) Error() string { return string(e) }
 func (replyError) RedisError()     {}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string { return "i/o timeout" }
+func (timeoutError) Timeout() bool { return true }
+
+var (
+	errRefused = &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	errLoading = replyError("LOADING Redis is loading the dataset in memory")
+	errReply   = replyError("WRONGTYPE Operation against a key holding the wrong kind of value")
+	errSlow    = &net.OpError{Op: "read", Net: "tcp", Err: timeoutError{}}
+)
 
 func (f *failing) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (f *failing) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
@@ -184,12 +196,8 @@ func (f *failing) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		}
 		f.calls++
 		if f.calls <= f.n {
-			var err error = &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
-			if f.reply {
-				err = replyError("WRONGTYPE Operation against a key holding the wrong kind of value")
-			}
-			cmd.SetErr(err)
-			return err
+			cmd.SetErr(f.err)
+			return f.err
 		}
 		return next(ctx, cmd)
 	}
@@ -198,9 +206,11 @@ func (f *failing) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 	return next
 }
 
-// TestRetries: every call keeps trying, within Timeout, while Redis
-// cannot be reached (a restart), and gives up at once on Redis's own
-// answer; Check then fails closed or, with FailOpen, open.
+// TestRetries: every call tries again, within Timeout, while Redis cannot
+// be reached (a restart) or is loading its data, pausing between attempts
+// (10ms doubling to 100ms: at most 6 attempts in 200ms); a timed-out
+// attempt is tried once more, not again; Redis's own error ends it at
+// once. Check then fails closed or, with FailOpen, open.
 func TestRetries(t *testing.T) {
 	t.Parallel()
 	info := cookiesession.Info{ID: "retried", Subject: "ann", IssuedAt: time.Now()}
@@ -209,42 +219,69 @@ func TestRetries(t *testing.T) {
 		"Revoke":        func(r *Revoker) error { return r.Revoke(ctx, info, time.Now().Add(time.Hour)) },
 		"RevokeSubject": func(r *Revoker) error { return r.RevokeSubject(ctx, "ann", time.Now()) },
 	}
+	const timeout = 200 * time.Millisecond
+	always := 1 << 30
 	for name, call := range calls {
 		for _, tc := range []struct {
-			name      string
-			f         failing
-			open      bool
-			wantErr   bool
-			wantCalls int // 0: more than two
+			name         string
+			f            failing
+			open         bool
+			wantErr      bool
+			wantDeadline bool // the error says the Timeout ran out
+			min, max     int  // attempts
 		}{
-			{name: "unreachable three times", f: failing{n: 3}},
-			{name: "unreachable throughout", f: failing{n: 1 << 30}, wantErr: true},
-			{name: "unreachable throughout, FailOpen", f: failing{n: 1 << 30}, open: true, wantErr: name != "Check"},
-			{name: "a reply error", f: failing{n: 1, reply: true}, wantErr: true, wantCalls: 1},
+			{name: "refused three times", f: failing{n: 3, err: errRefused}, min: 4, max: 4},
+			{name: "loading three times", f: failing{n: 3, err: errLoading}, min: 4, max: 4},
+			{name: "refused throughout", f: failing{n: always, err: errRefused}, wantErr: true, wantDeadline: true, min: 4, max: 6},
+			{name: "refused throughout, FailOpen", f: failing{n: always, err: errRefused}, open: true, wantErr: name != "Check", wantDeadline: name != "Check", min: 4, max: 6},
+			{name: "a timeout, then an answer", f: failing{n: 1, err: errSlow}, min: 2, max: 2},
+			{name: "timeouts throughout", f: failing{n: always, err: errSlow}, wantErr: true, min: 2, max: 2},
+			{name: "a reply error", f: failing{n: 1, err: errReply}, wantErr: true, min: 1, max: 1},
 		} {
 			t.Run(name+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
 				f := tc.f
 				r := newRevoker(t, func(c *Config) {
-					c.Timeout = 200 * time.Millisecond
+					c.Timeout = timeout
 					c.FailOpen = tc.open
 					c.Client.AddHook(&f)
 				})
 				start := time.Now()
 				err := call(r)
+				took := time.Since(start)
 				if (err != nil) != tc.wantErr || errors.Is(err, cookiesession.ErrRevoked) {
 					t.Fatalf("err = %v, want an error: %v (never ErrRevoked)", err, tc.wantErr)
 				}
-				switch {
-				case tc.wantCalls > 0 && f.calls != tc.wantCalls:
-					t.Errorf("%d calls, want %d", f.calls, tc.wantCalls)
-				case tc.wantCalls == 0 && f.calls <= 3:
-					t.Errorf("%d calls in %v: the call was not retried until Timeout", f.calls, time.Since(start))
+				if tc.wantDeadline && (!errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, syscall.ECONNREFUSED)) {
+					t.Errorf("err = %v, want it to wrap the deadline and the last attempt's error", err)
 				}
-				if d := time.Since(start); d > time.Second {
-					t.Errorf("took %v, longer than Timeout allows", d)
+				if f.calls < tc.min || f.calls > tc.max {
+					t.Errorf("%d attempts in %v, want %d to %d", f.calls, took, tc.min, tc.max)
+				}
+				if tc.wantDeadline && (took < timeout || took > timeout+150*time.Millisecond) {
+					t.Errorf("took %v, want about the Timeout, %v", took, timeout)
 				}
 			})
 		}
+	}
+}
+
+// TestRevokeOutlivesClient: a logout is written even if the request's
+// context is canceled (the tab closed) before Redis answers.
+func TestRevokeOutlivesClient(t *testing.T) {
+	t.Parallel()
+	r := newRevoker(t, nil)
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	info := cookiesession.Info{ID: "closed-tab", Subject: "ann", IssuedAt: time.Now().Add(-time.Minute)}
+	if err := r.Revoke(gone, info, time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("Revoke with a canceled context: %v", err)
+	}
+	if err := r.RevokeSubject(gone, "ann", time.Now()); err != nil {
+		t.Fatalf("RevokeSubject with a canceled context: %v", err)
+	}
+	if err := r.Check(ctx, info); !errors.Is(err, cookiesession.ErrRevoked) {
+		t.Errorf("after a logout whose client went away: Check = %v, want ErrRevoked", err)
 	}
 }
 
