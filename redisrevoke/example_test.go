@@ -25,16 +25,19 @@ func Example() {
 		Client: redis.NewClient(&redis.Options{
 			Addr:                  "127.0.0.1:6379",
 			ContextTimeoutEnabled: true, // Config.Timeout bounds each call
-			// Attempts that give way within Timeout, and a connection
-			// for every request in flight: a restart of Redis then only
-			// slows the requests that meet it.
-			DialTimeout:  200 * time.Millisecond,
-			ReadTimeout:  200 * time.Millisecond,
-			WriteTimeout: 200 * time.Millisecond,
-			PoolSize:     256,
+			// Short attempts, no retries of the client's own (the Revoker
+			// retries what another attempt can mend, within Timeout), and
+			// a connection for every request in flight: a restart of Redis
+			// then only slows the requests that meet it.
+			DialTimeout:   250 * time.Millisecond,
+			ReadTimeout:   250 * time.Millisecond,
+			WriteTimeout:  250 * time.Millisecond,
+			MaxRetries:    -1,
+			DialerRetries: 1,
+			PoolSize:      256,
 		}),
 		MaxLifetime: 8 * time.Hour,
-		Timeout:     time.Second,
+		Timeout:     2 * time.Second,
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -29,17 +29,20 @@
 // Revoke returns the error: Session.Flush still ends the session in the
 // browser, and the application should tell the user.
 //
-// A restart need not be an outage: each call keeps trying, within
-// Timeout, while Redis cannot be reached (refused, cut or timed-out
-// connections), pausing 10ms, doubling to 100ms, so a restart shorter than
-// Timeout only slows the requests that meet it. For that, give the client
-// ReadTimeout, WriteTimeout and DialTimeout well under Timeout (a
-// connection that stops answering then costs one of them, not the whole
-// Timeout), keep MaxRetries small (go-redis also retries the handshake of
-// a new connection that many times), and a PoolSize that covers the
-// requests in flight (with fewer connections, a restart left a few requests
-// waiting for one past the timeout). The example shows such a client; the
-// fleet test measured it.
+// A restart need not be an outage: each call tries again, within
+// Timeout, while Redis cannot be reached (a refused, reset or closed
+// connection) or is loading its data, pausing 10ms, doubling to 100ms, and
+// once after an attempt timed out; any other error ends it. So a restart
+// shorter than Timeout only slows the requests that meet it, and Check
+// makes one round trip whenever Redis answers. For that, give the client
+// attempts that give way well within Timeout (DialTimeout, ReadTimeout,
+// WriteTimeout), turn its own retries off (MaxRetries -1, DialerRetries
+// 1: they would hold each attempt for up to a second), and a PoolSize
+// that covers the requests in flight (with fewer connections, a restart
+// left a few requests waiting for one past the timeout). The example
+// shows such a client; the fleet test runs it. During an outage longer
+// than Timeout, every request with a session waits Timeout, then fails
+// closed (or open).
 //
 // Redis must keep what it is told across a restart, or a restart undoes
 // logouts: run it with an append-only file (appendonly yes). The fleet
@@ -249,6 +252,7 @@ func cannotReach(err error) bool {
 	var op *net.OpError
 	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ENOENT) || // a unix socket not there (yet)
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.As(err, &op) && op.Op == "dial" && !op.Timeout()
 }

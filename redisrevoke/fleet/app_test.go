@@ -46,7 +46,7 @@ import (
 const (
 	envInstance = "CRUMB_FLEET_INSTANCE" // its name; set: run as an instance
 	envAddr     = "CRUMB_FLEET_ADDR"     // listen address
-	envRedis    = "CRUMB_FLEET_REDIS"    // Redis address
+	envRedis    = "CRUMB_FLEET_REDIS"    // Redis's unix socket
 	envKeys     = "CRUMB_FLEET_KEYS"     // key file (rotation.FileSource)
 	envMaster   = "CRUMB_FLEET_MASTER"   // or: master key file, automatic schedule
 	envOffset   = "CRUMB_FLEET_OFFSET"   // the clock's initial offset from the real time
@@ -58,9 +58,9 @@ const (
 const (
 	lifetime   = 8 * time.Hour
 	clockSkew  = 2 * time.Minute
-	period     = 2 * time.Hour // of the automatic schedule
-	previous   = 4             // periods: Previous × Period covers lifetime
-	checkLimit = 3 * time.Second
+	period     = 2 * time.Hour   // of the automatic schedule
+	previous   = 4               // periods: Previous × Period covers lifetime
+	checkLimit = 2 * time.Second // the Revoker's Timeout, as in its example
 )
 
 // instance is one running copy of the application.
@@ -72,6 +72,9 @@ type instance struct {
 	file     *rotation.FileSource // nil on the schedule
 	offset   atomic.Int64         // the clock's offset from the real time, ns
 	conns    connCounter
+	// redisFailures counts the commands to Redis that failed, so that the
+	// test can keep Redis down until every instance has met the outage.
+	redisFailures failureCounter
 }
 
 // runInstance runs the instance its environment describes until killed.
@@ -113,20 +116,21 @@ func (in *instance) now() time.Time {
 }
 
 func (in *instance) setup() error {
+	// The client of the package example (redisrevoke/example_test.go),
+	// but on a unix socket: attempts that give way within the Revoker's
+	// timeout, and a connection for every request in flight.
 	in.rdb = redis.NewClient(&redis.Options{
+		Network:               "unix",
 		Addr:                  os.Getenv(envRedis),
 		ContextTimeoutEnabled: true,
-		// As the package example: attempts of 500ms at most, so that a
-		// connection that stops answering (seen when Redis was killed
-		// during a new connection's handshake) gives way to another
-		// within the Revoker's timeout, and a connection for every
-		// request in flight (with the default, 10 per CPU, a restart left
-		// a few requests waiting for one past the timeout).
-		DialTimeout:  500 * time.Millisecond,
-		ReadTimeout:  500 * time.Millisecond,
-		WriteTimeout: 500 * time.Millisecond,
-		PoolSize:     256,
+		DialTimeout:           250 * time.Millisecond,
+		ReadTimeout:           250 * time.Millisecond,
+		WriteTimeout:          250 * time.Millisecond,
+		MaxRetries:            -1,
+		DialerRetries:         1,
+		PoolSize:              256,
 	})
+	in.rdb.AddHook(&in.redisFailures)
 	var err error
 	in.revoker, err = redisrevoke.New(redisrevoke.Config{
 		Client:      in.rdb,
@@ -252,10 +256,9 @@ func (in *instance) routes() http.Handler {
 			in.fail(w, err)
 			return
 		}
-		if err := s.Flush(); err != nil {
-			in.fail(w, err)
-			return
-		}
+		// Flush's own deny entry is redundant now: the cut-off ends this
+		// session everywhere, so its failure changes nothing.
+		_ = s.Flush()
 		if err := errors.Join(s.SetSubject(st.User), s.Set("user", st.User), s.Set("counter", st.Counter)); err != nil {
 			in.fail(w, err)
 			return
@@ -327,7 +330,9 @@ type adminState struct {
 	Conns      int                  `json:"conns"`       // open HTTP connections, this one included
 	RedisConns int                  `json:"redis_conns"` // connections in the Redis client's pool
 	RedisIdle  int                  `json:"redis_idle"`
-	Error      string               `json:"error,omitempty"`
+	// RedisFailures counts the failed commands to Redis since start.
+	RedisFailures int    `json:"redis_failures"`
+	Error         string `json:"error,omitempty"`
 }
 
 func (in *instance) admin(w http.ResponseWriter, r *http.Request) {
@@ -355,6 +360,10 @@ func (in *instance) admin(w http.ResponseWriter, r *http.Request) {
 		// be gone and for their goroutines to end, then report.
 		in.conns.waitAtMost(1, 5*time.Second)
 		waitGoroutines(r.Context(), atoi(r.FormValue("goroutines")), 5*time.Second)
+	case "/-/await-redis-failure":
+		// Wait (a bounded while) until a command to Redis has failed
+		// after the caller's count.
+		in.redisFailures.waitAbove(atoi(r.FormValue("after")), 10*time.Second)
 	case "/-/stats":
 	default:
 		http.NotFound(w, r)
@@ -374,6 +383,7 @@ func (in *instance) admin(w http.ResponseWriter, r *http.Request) {
 	if in.rdb != nil {
 		ps := in.rdb.PoolStats()
 		a.RedisConns, a.RedisIdle = int(ps.TotalConns), int(ps.IdleConns)
+		a.RedisFailures = in.redisFailures.count()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(a)
@@ -441,6 +451,63 @@ func (c *connCounter) waitAtMost(n int, limit time.Duration) {
 		}
 		ch := c.changed
 		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-timer.C:
+			return
+		}
+	}
+}
+
+// failureCounter is a go-redis hook that counts failed commands, and lets a
+// caller wait for the count to pass a value, woken by each failure.
+type failureCounter struct {
+	mu      sync.Mutex
+	n       int
+	changed chan struct{}
+}
+
+func (f *failureCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (f *failureCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (f *failureCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if err != nil && err != redis.Nil {
+			f.mu.Lock()
+			f.n++
+			if f.changed != nil {
+				close(f.changed)
+				f.changed = nil
+			}
+			f.mu.Unlock()
+		}
+		return err
+	}
+}
+
+func (f *failureCounter) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n
+}
+
+// waitAbove waits until more than n commands have failed, or limit passes.
+func (f *failureCounter) waitAbove(n int, limit time.Duration) {
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	for {
+		f.mu.Lock()
+		if f.n > n {
+			f.mu.Unlock()
+			return
+		}
+		if f.changed == nil {
+			f.changed = make(chan struct{})
+		}
+		ch := f.changed
+		f.mu.Unlock()
 		select {
 		case <-ch:
 		case <-timer.C:

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,9 @@ type run struct {
 	replays   tally           // every replay of a logged-out cookie
 	prog      *progress
 	logoutAll bool // clients also log out everywhere from a second device
+	// acceptExpired lets the final sweep find a logged-out cookie expired
+	// (the schedule run moves the clocks hours forward).
+	acceptExpired bool
 	// gate holds the clients while the test moves every instance's
 	// clock: time passes for all of them at once, so no request may see
 	// one instance moved and another not.
@@ -189,7 +193,7 @@ func (c *client) logout(ctx context.Context) {
 	if got := c.cookie(); got != "" {
 		c.r.problem("client %d: the jar still holds a session cookie after logout", c.id)
 	}
-	c.r.replay(ctx, c.id, old, false)
+	c.r.replay(ctx, c.id, old, replayNext)
 }
 
 // logoutEverywhere logs a second device in as the same user, then logs
@@ -203,7 +207,7 @@ func (c *client) logoutEverywhere(ctx context.Context) {
 	}
 	otherCookie := other.cookie()
 	a, err := c.do(ctx, "POST", "/logout-all", nil)
-	if err == nil && a.status == http.StatusUnauthorized && a.retried {
+	if err == nil && a.status == http.StatusUnauthorized && a.state.Error == "revoked" && a.retried {
 		// The instance died after it cut the user's sessions off but
 		// before it answered, and the retry arrived with a session
 		// already cut off: the user is logged out here too, and, the
@@ -222,17 +226,30 @@ func (c *client) logoutEverywhere(ctx context.Context) {
 	if err != nil || b.status != http.StatusUnauthorized || b.state.Error != "revoked" {
 		c.r.problem("client %d: second device after logout everywhere: %d %q %v, want 401 revoked", c.id, b.status, b.state.Error, err)
 	}
-	c.r.replay(ctx, c.id, otherCookie, false)
+	c.r.replay(ctx, c.id, otherCookie, replayNext)
 }
 
-// replay sends a logged-out cookie to every instance, straight, and
-// checks each refuses it. Right after the logout (final false) it must be
-// refused as revoked, and an instance that does not answer (killed by the
-// test) is skipped; in the final sweep every instance must answer, and a cookie
-// sealed by a key retired since may be refused as unknown instead, and
-// one past its deadline as expired.
-func (r *run) replay(ctx context.Context, client int, cookie string, final bool) {
-	if !final {
+// replayMode says what a replay of a logged-out cookie must find.
+type replayMode int
+
+const (
+	// replayNext is the replay right after the logout: every instance
+	// that answers refuses it as revoked; one that does not answer
+	// (killed by the test) is skipped, and the final sweep covers it.
+	replayNext replayMode = iota
+	// replayStrict: every instance answers, and refuses it as revoked.
+	replayStrict
+	// replayFinal is the sweep at the end: every instance answers and
+	// refuses it, as revoked, or for a reason found before revocation is
+	// checked: sealed by a key retired since, or expired where the run
+	// allows it.
+	replayFinal
+)
+
+// replay sends a logged-out cookie to every instance, straight, and checks
+// each refuses it, as mode says. replayNext also records the cookie.
+func (r *run) replay(ctx context.Context, client int, cookie string, mode replayMode) {
+	if mode == replayNext {
 		r.mu.Lock()
 		r.revoked = append(r.revoked, cookie)
 		r.mu.Unlock()
@@ -243,7 +260,7 @@ func (r *run) replay(ctx context.Context, client int, cookie string, final bool)
 		start := time.Now()
 		resp, err := r.direct.RoundTrip(req)
 		if err != nil {
-			if !final {
+			if mode == replayNext {
 				r.skipped.Add(1) // the instance is down or dying: killed by the test
 				continue
 			}
@@ -254,13 +271,24 @@ func (r *run) replay(ctx context.Context, client int, cookie string, final bool)
 		json.NewDecoder(resp.Body).Decode(&st)
 		resp.Body.Close()
 		r.replays.add(resp.StatusCode, time.Since(start))
-		// At the end, a cookie may also be refused for a reason found
-		// before revocation is checked: sealed by a key retired since, or
-		// expired (the schedule run moves the clocks hours forward).
-		ok := resp.StatusCode == http.StatusUnauthorized &&
-			(st.Error == "revoked" || final && (st.Error == "invalid: unknown key" || st.Error == "expired"))
+		ok := resp.StatusCode == http.StatusUnauthorized && (st.Error == "revoked" ||
+			mode == replayFinal && (st.Error == "invalid: unknown key" || r.acceptExpired && st.Error == "expired"))
 		if !ok {
 			r.problem("client %d: a logged-out cookie replayed at %s: %d %q, want 401 revoked", client, m.name, resp.StatusCode, st.Error)
 		}
 	}
+}
+
+// revokedCount is how many logged-out cookies the clients have recorded.
+func (r *run) revokedCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.revoked)
+}
+
+// revokedSince returns the logged-out cookies recorded from the i-th on.
+func (r *run) revokedSince(i int) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.revoked[i:])
 }

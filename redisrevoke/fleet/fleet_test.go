@@ -32,10 +32,11 @@ var (
 // TestFleet runs three instances behind a round-robin proxy, with keys in
 // key files and revocations in one Redis, under a few dozen clients, and
 // during the run rotates the key across the instances one by one, kills
-// and restarts an instance, and restarts Redis. It checks: no 5xx; every
-// counter update counted exactly once; every logged-out cookie refused
-// by every instance from the next request (and still after Redis
-// restarted); no goroutine or connection left behind.
+// and restarts an instance, and kills and restarts Redis. It checks: no
+// 5xx; every counter update counted exactly once; every logged-out cookie
+// refused by every instance from the next request, and still after Redis
+// restarted; no instance failing by itself (a panic, a race); no goroutine
+// or connection left behind.
 func TestFleet(t *testing.T) {
 	t.Parallel()
 	f := startFleet(t, fleetConfig{})
@@ -51,9 +52,10 @@ func TestFleet(t *testing.T) {
 		// decrypt-only everywhere, promote it everywhere, then retire the
 		// old one once no cookie sealed by it arrives any more.
 		f.rotate(func() { r.phase("rotation: add, one instance") }, "add")
-		// -force: the propagation window is the time it takes to reload
-		// every instance, which this run has just watched happen.
-		f.rotate(func() { r.phase("rotation: promote, one instance") }, "promote", "-force")
+		// -propagation 0: the propagation window is the time it takes to
+		// reload every instance, which this run has just watched happen;
+		// crumb rotate still checks the key was added before.
+		f.rotate(func() { r.phase("rotation: promote, one instance") }, "promote", "-propagation", "0")
 		before := f.opened(old)
 		r.phase("rotation: every client re-sealed")
 		if after := f.opened(old); after != before {
@@ -62,64 +64,108 @@ func TestFleet(t *testing.T) {
 		// -force: Keyring.RetireAt waits out a session lifetime; this run
 		// has just shown that no cookie sealed by the old key is in use.
 		f.rotate(func() { r.phase("rotation: retire, one instance") }, "retire", "-force")
+		sinceRetire := r.revokedCount()
 
 		// An instance dies mid-traffic (SIGKILL) and comes back.
 		m := f.instances[1]
 		for id, ks := range f.call(m, "/-/stats", nil).Stats.Keys {
 			killed[id] = addKeyStats(killed[id], ks)
 		}
+		f.proxy.expectDown.Store(true)
 		m.p.kill()
 		r.phase("instance " + m.name + " killed")
 		f.startMember(m, fleetConfig{})
 		r.phase("instance " + m.name + " restarted")
+		f.proxy.expectDown.Store(false)
 
-		// Redis dies (SIGKILL) and comes back with what it had written.
+		// Redis dies (SIGKILL), and stays down until every instance has
+		// met the outage (a command failed), then comes back with what it
+		// had written: every cookie logged out since the retirement (all
+		// sealed by keys in force) is still refused as revoked.
+		failed := make([]int, len(f.instances))
+		for i, m := range f.instances {
+			failed[i] = f.call(m, "/-/stats", nil).RedisFailures
+		}
 		down := time.Now()
-		f.redis.restart(t)
-		r.phase(fmt.Sprintf("Redis restarted (down %v)", time.Since(down).Round(time.Millisecond)))
+		f.redis.kill()
+		for i, m := range f.instances {
+			if a := f.call(m, "/-/await-redis-failure", url.Values{"after": {fmt.Sprint(failed[i])}}); a.RedisFailures <= failed[i] {
+				t.Fatalf("%s met no failure while Redis was down", m.name)
+			}
+		}
+		f.redis.start(t)
+		r.phase(fmt.Sprintf("Redis killed and restarted (down %v)", time.Since(down).Round(time.Millisecond)))
+		for _, cookie := range r.revokedSince(sinceRetire) {
+			r.replay(t.Context(), -1, cookie, replayStrict)
+		}
 	}
 	r.finish(killed)
 }
 
 // TestFleetSchedule runs the fleet on the automatic key schedule, with
 // the instances' clocks a minute apart (the configured skew is two), moved
-// forward together across period boundaries: an instance whose clock is
+// forward together across period boundaries: the instance whose clock is
 // past a boundary seals with the next period's key while the others, still
-// before it, must open what it seals, and an hour on every session sealed
-// before must still open. The same checks as TestFleet.
+// before it, must open what it seals (checked in their counts), and a
+// period on, every session sealed before must still open. The same checks
+// as TestFleet.
 func TestFleetSchedule(t *testing.T) {
 	t.Parallel()
 	skews := []time.Duration{-time.Minute, 0, time.Minute}
 	f := startFleet(t, fleetConfig{schedule: true, offsets: skews})
+	sched := f.schedule()
 	// Logging out everywhere is left out: see the fleet guide in
 	// docs/OPERATIONS.md on subject cut-offs and skewed clocks.
 	r := startRun(t, f, false)
+	r.acceptExpired = true // the clocks move hours forward
 	r.phase("warm-up")
-	now := time.Now()
-	boundary := now.Truncate(period).Add(period)
+	first := time.Now().Truncate(period).Add(period)
 	for cycle := range *flagCycles {
-		for _, at := range []time.Duration{-30 * time.Second, 30 * time.Second, 90 * time.Second, period + 30*time.Second} {
-			base := boundary.Add(time.Duration(cycle)*2*period + at).Sub(now)
-			r.gate.Lock()
-			for i, m := range f.instances {
-				m.offset = base + skews[i]
-				f.call(m, "/-/clock", url.Values{"offset": {m.offset.String()}})
+		boundary := first.Add(time.Duration(cycle) * 2 * period)
+		for _, at := range []time.Duration{-30 * time.Second, 30 * time.Second, 90 * time.Second, period - 30*time.Second} {
+			if err := f.moveClocks(r, boundary.Add(at), skews); err != nil {
+				t.Fatal(err)
 			}
-			r.gate.Unlock()
 			r.phase(fmt.Sprintf("clocks at boundary%+v (%v, %v, %v)", at, skews[0], skews[1], skews[2]))
+			if at == -30*time.Second || at == period-30*time.Second {
+				// Only the fastest clock is past the boundary: it sealed
+				// under the next period's key, and the others opened
+				// what it sealed.
+				next := sched.At(boundary.Add(at + 30*time.Second + time.Second)).Primary().ID().String()
+				var st []cookiesession.KeyStats
+				for _, m := range f.instances {
+					st = append(st, f.call(m, "/-/stats", nil).Stats.Keys[next])
+				}
+				if st[2].Sealed == 0 || st[0].Opened+st[1].Opened == 0 {
+					t.Errorf("at boundary%+v: the fast clock sealed %d cookies under the next key %s, the slower ones opened %d and %d of them; want some of each",
+						at, st[2].Sealed, next, st[0].Opened, st[1].Opened)
+				}
+			}
 		}
 		m := f.instances[2]
+		f.proxy.expectDown.Store(true)
 		m.p.kill()
 		r.phase("instance " + m.name + " killed")
 		f.startMember(m, fleetConfig{})
 		r.phase("instance " + m.name + " restarted")
-	}
-	keys := f.keyStats(nil)
-	// Every period crossed sealed cookies under its own key.
-	if len(keys) < 3 {
-		t.Errorf("cookies were sealed under %d keys; the run crossed at least two boundaries", len(keys))
+		f.proxy.expectDown.Store(false)
 	}
 	r.finish(nil)
+}
+
+// moveClocks sets every instance's clock to target plus its skew, all at
+// once as far as the clients can tell: none sends a request meanwhile.
+func (f *fleet) moveClocks(r *run, target time.Time, skews []time.Duration) error {
+	r.gate.Lock()
+	defer r.gate.Unlock()
+	base := time.Until(target)
+	for i, m := range f.instances {
+		m.offset = base + skews[i]
+		if _, err := f.tryCall(m, "/-/clock", url.Values{"offset": {m.offset.String()}}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // startRun starts the clients on f; logoutAll adds logging out
@@ -179,8 +225,11 @@ func (r *run) finish(killed map[string]cookiesession.KeyStats) {
 		t.Errorf("the run stopped early: %v", err)
 	}
 	// Every session ended during the run, at every instance, now.
-	for _, cookie := range r.revoked {
-		r.replay(t.Context(), -1, cookie, true)
+	for _, cookie := range r.revokedSince(0) {
+		r.replay(t.Context(), -1, cookie, replayFinal)
+	}
+	if n := r.f.proxy.unexpected.Load(); n > 0 {
+		t.Errorf("%d requests failed at an instance the test had not taken down (a panic, a race, a crash) and were retried by the proxy", n)
 	}
 	for _, p := range r.problems {
 		t.Error(p)
@@ -260,8 +309,9 @@ func (r *run) checkLeaks() {
 const goroutineAllowance = 12
 
 // failures matches what an instance logs when it fails a request (see
-// instance.fail) or crumb logs at Error level.
-var failures = regexp.MustCompile(`(?m)^.*(FAILED|level=ERROR).*$`)
+// instance.fail), crumb logs at Error level, net/http logs for a handler's
+// panic, or the race detector reports.
+var failures = regexp.MustCompile(`(?m)^.*(FAILED|level=ERROR|panic|DATA RACE).*$`)
 
 // opened counts, over the instances, the cookies sealed by key id that
 // became sessions.

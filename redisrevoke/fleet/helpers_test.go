@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -25,6 +26,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/crumbhq/crumb/crypto"
+	"github.com/crumbhq/crumb/rotation"
 )
 
 func TestMain(m *testing.M) {
@@ -56,15 +60,29 @@ func redisBinary(tb testing.TB) string {
 	return bin
 }
 
-// freePort returns a loopback address with a port nobody listens on.
+// freePort returns a loopback address with a port nobody listens on,
+// below the kernel's range of ephemeral ports: an instance restarted on it
+// cannot find it taken by one of the many connections the clients open
+// meanwhile, whose local ports come from that range.
 func freePort(tb testing.TB) string {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 12000 {
+				low = n
+			}
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
+	for range 100 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 10000+rand.IntN(low-10000))
+		if l, err := net.Listen("tcp", addr); err == nil {
+			l.Close()
+			return addr
+		}
+	}
+	tb.Fatal("no free port below the ephemeral range")
+	return ""
 }
 
 // process is a child process whose output is kept for the test's log.
@@ -85,6 +103,7 @@ func startProcess(tb testing.TB, name string, cmd *exec.Cmd, ready string, out *
 	}
 	p := &process{name: name, cmd: cmd, out: out, done: make(chan struct{})}
 	cmd.Stderr = p.out
+	dieWithParent(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		tb.Fatal(err)
@@ -108,11 +127,17 @@ func startProcess(tb testing.TB, name string, cmd *exec.Cmd, ready string, out *
 			close(lines)
 		}
 	}()
-	line, ok := <-lines
-	if !ok {
-		tb.Fatalf("%s exited before it was ready:\n%s", name, p.out)
+	select {
+	case line, ok := <-lines:
+		if !ok {
+			tb.Fatalf("%s exited before it was ready:\n%s", name, p.out)
+		}
+		return p, line
+	case <-time.After(time.Minute):
+		p.kill()
+		tb.Fatalf("%s did not say %q within a minute:\n%s", name, ready, p.out)
+		return nil, ""
 	}
-	return p, line
 }
 
 // kill ends the process at once (SIGKILL: no clean-up, no goodbye) and
@@ -140,17 +165,19 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// redisServer is a redis-server on a loopback port that keeps its data
-// across a restart: an append-only file synced at every write, as a
-// deny list needs (a revocation lost in a restart is a logout undone).
+// redisServer is a redis-server on a unix socket (no port to lose to
+// another program while it restarts) that keeps its data across a
+// restart: an append-only file synced at every write, as a deny list needs
+// (a revocation lost in a restart is a logout undone).
 type redisServer struct {
-	bin, dir, addr string
-	p              *process
+	bin, dir, socket string
+	p                *process
 }
 
 func startRedis(tb testing.TB) *redisServer {
 	tb.Helper()
-	r := &redisServer{bin: redisBinary(tb), dir: tb.TempDir(), addr: freePort(tb)}
+	dir := tb.TempDir()
+	r := &redisServer{bin: redisBinary(tb), dir: dir, socket: filepath.Join(dir, "redis.sock")}
 	r.start(tb)
 	tb.Cleanup(func() { r.p.kill() })
 	return r
@@ -158,19 +185,13 @@ func startRedis(tb testing.TB) *redisServer {
 
 func (r *redisServer) start(tb testing.TB) {
 	tb.Helper()
-	_, port, _ := net.SplitHostPort(r.addr)
-	cmd := exec.Command(r.bin, "--port", port, "--bind", "127.0.0.1", "--dir", r.dir,
+	cmd := exec.Command(r.bin, "--port", "0", "--unixsocket", r.socket, "--dir", r.dir,
 		"--save", "", "--appendonly", "yes", "--appendfsync", "always")
-	r.p, _ = startProcess(tb, "redis-server", cmd, "Ready to accept connections", nil)
+	r.p, _ = startProcess(tb, "redis-server", cmd, "eady to accept connections", nil) // "Ready ...", or "... ready ... at <socket>"
 }
 
-// restart kills the server (SIGKILL: what it had not written is lost) and
-// starts it again on the same port and files.
-func (r *redisServer) restart(tb testing.TB) {
-	tb.Helper()
-	r.p.kill()
-	r.start(tb)
-}
+// kill ends the server at once (SIGKILL: what it had not written is lost).
+func (r *redisServer) kill() { r.p.kill() }
 
 // fleet is three instances, Redis and the proxy in front.
 type fleet struct {
@@ -244,12 +265,8 @@ func startFleet(tb testing.TB, cfg fleetConfig) *fleet {
 		}
 		f.instances = append(f.instances, m)
 		f.startMember(m, cfg)
+		tb.Cleanup(func() { m.p.kill() })
 	}
-	tb.Cleanup(func() {
-		for _, m := range f.instances {
-			m.p.kill()
-		}
-	})
 	addrs := make([]string, len(f.instances))
 	for i, m := range f.instances {
 		addrs[i] = m.addr
@@ -271,6 +288,7 @@ func (f *fleet) startMember(m *member, cfg fleetConfig) {
 	f.tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(),
+		"GORACE=halt_on_error=1", // a race ends the instance: the test sees it
 		envInstance+"="+m.name,
 		envAddr+"="+m.addr,
 		envOffset+"="+m.offset.String(),
@@ -281,7 +299,7 @@ func (f *fleet) startMember(m *member, cfg fleetConfig) {
 	if cfg.bare {
 		cmd.Env = append(cmd.Env, envBare+"=1")
 	} else {
-		cmd.Env = append(cmd.Env, envRedis+"="+f.redis.addr)
+		cmd.Env = append(cmd.Env, envRedis+"="+f.redis.socket)
 		if m.keys != "" {
 			cmd.Env = append(cmd.Env, envKeys+"="+m.keys)
 		} else {
@@ -295,16 +313,45 @@ func (f *fleet) startMember(m *member, cfg fleetConfig) {
 // call sends an admin request straight to an instance.
 func (f *fleet) call(m *member, path string, form url.Values) adminState {
 	f.tb.Helper()
+	a, err := f.tryCall(m, path, form)
+	if err != nil {
+		f.tb.Fatal(err)
+	}
+	return a
+}
+
+// tryCall is call returning its error, for callers that must clean up
+// before they fail.
+func (f *fleet) tryCall(m *member, path string, form url.Values) (adminState, error) {
 	resp, err := f.admin.PostForm("http://"+m.addr+path, form)
 	if err != nil {
-		f.tb.Fatalf("%s %s: %v", m.name, path, err)
+		return adminState{}, fmt.Errorf("%s %s: %v", m.name, path, err)
 	}
 	defer resp.Body.Close()
 	var a adminState
 	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != http.StatusOK {
-		f.tb.Fatalf("%s %s: %s %v", m.name, path, resp.Status, err)
+		return adminState{}, fmt.Errorf("%s %s: %s %v", m.name, path, resp.Status, err)
 	}
-	return a
+	return a, nil
+}
+
+// schedule returns the key schedule the instances derive from the master
+// key, to name the key of a period.
+func (f *fleet) schedule() *rotation.Schedule {
+	f.tb.Helper()
+	text, err := os.ReadFile(f.master)
+	if err != nil {
+		f.tb.Fatal(err)
+	}
+	master, err := crypto.ParseKey(strings.TrimSpace(string(text)))
+	if err != nil {
+		f.tb.Fatal(err)
+	}
+	s, err := rotation.NewSchedule(master, rotation.ScheduleConfig{Period: period, Previous: previous, ClockSkew: clockSkew})
+	if err != nil {
+		f.tb.Fatal(err)
+	}
+	return s
 }
 
 // rotate runs "crumb rotate STEP" on the deployment's key file (the first
@@ -379,16 +426,24 @@ func buildCrumb(tb testing.TB) string {
 // proxy is a round-robin reverse proxy, the load balancer in front of the
 // instances. It reads each answer whole before it sends anything, and on
 // a transport error (an instance refusing connections, or dying
-// mid-request) it sends the request to the next instance. Retrying any
-// request is safe here, and that is the point of a cookie session: the
-// state a request changes travels back only in its response, so an answer
-// that never arrived changed nothing the client holds. It marks retried
-// answers with X-Fleet-Retried.
+// mid-request) it sends the request to the next instance, as a load
+// balancer set to retry on connection failures does (nginx:
+// proxy_next_upstream error non_idempotent; Envoy: retry_on
+// connect-failure,reset). That is safe here because the application's
+// state travels in the cookie: an answer that never arrived changed
+// nothing the client holds. Its Redis writes (a logout, a cut-off) are
+// idempotent, and the test checks what a retry after one of them gives.
+// It marks retried answers with X-Fleet-Retried. Retries are expected
+// only while the test has an instance down (expectDown); any other
+// retry means an instance failed by itself (a panic, a race), and is
+// counted in unexpected.
 type proxy struct {
-	backends  []string
-	next      atomic.Uint64
-	transport *http.Transport
-	retries   atomic.Int64
+	backends   []string
+	next       atomic.Uint64
+	transport  *http.Transport
+	retries    atomic.Int64
+	expectDown atomic.Bool
+	unexpected atomic.Int64
 }
 
 func newProxy(backends []string) *proxy {
@@ -415,16 +470,17 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out.Body = io.NopCloser(bytes.NewReader(body))
 		out.ContentLength = int64(len(body))
 		resp, err := p.transport.RoundTrip(out)
-		if err != nil {
-			lastErr = err
-			p.retries.Add(1)
-			continue
+		var b []byte
+		if err == nil {
+			b, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
 		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
 		if err != nil {
 			lastErr = err
 			p.retries.Add(1)
+			if !p.expectDown.Load() {
+				p.unexpected.Add(1)
+			}
 			continue
 		}
 		for k, v := range resp.Header {
