@@ -292,3 +292,21 @@ func (r *run) revokedSince(i int) []string {
 	defer r.mu.Unlock()
 	return slices.Clone(r.revoked[i:])
 }
+
+// replayAll replays cookies as replay does, eight at a time.
+func (r *run) replayAll(cookies []string, mode replayMode) {
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for c := range work {
+				r.replay(r.t.Context(), -1, c, mode)
+			}
+		})
+	}
+	for _, c := range cookies {
+		work <- c
+	}
+	close(work)
+	wg.Wait()
+}
