@@ -114,7 +114,9 @@ func (r *Revoker) idKey(id string) string           { return r.cfg.Prefix + "id:
 func (r *Revoker) subjectKey(subject string) string { return r.cfg.Prefix + "subject:" + subject }
 
 // Check rejects a session whose ID was revoked, or whose subject has a
-// cut-off after the session's issue time, in one round trip.
+// cut-off after the session's issue time, in one round trip when Redis
+// answers (the package documentation says what it does when Redis does
+// not).
 func (r *Revoker) Check(ctx context.Context, info cookiesession.Info) error {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
