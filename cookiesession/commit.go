@@ -198,8 +198,9 @@ func (m *Manager) commit(st *state, status int, h headerWriter) error {
 // times returns the times the session carries if it is sealed at now: a
 // save starts its idle window again, a re-seal that only moves it to the
 // primary key keeps them. A session issued by an instance whose clock is
-// ahead of this one (within ClockSkew) is saved at its issue time at the
-// earliest, so that issued <= saved always holds. Called with st.mu held.
+// ahead of this one (within ClockSkew, or a second) is saved at its issue
+// time at the earliest, so that issued <= saved always holds. Called with
+// st.mu held.
 func (st *state) times(now int64, save bool) (issuedAt, savedAt, deadline int64) {
 	issuedAt, savedAt, deadline = st.IssuedAt, st.SavedAt, st.Deadline
 	if st.ID == nil {

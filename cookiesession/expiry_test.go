@@ -6,6 +6,7 @@ package cookiesession_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"testing"
@@ -173,25 +174,40 @@ func TestExpiryClockSkew(t *testing.T) {
 	// With no skew configured, a cookie saved up to a second ahead still
 	// opens: a native instance's clock a millisecond ahead of an edge
 	// host's, whose clock ticks in milliseconds.
-	t.Run("saved a moment in the future, no skew", func(t *testing.T) {
-		e := newHarness(t, nil)
-		for _, tc := range []struct {
-			name  string
-			ahead time.Duration
-			ok    bool
-		}{
-			{"a nanosecond", time.Nanosecond, true},
-			{"a millisecond", time.Millisecond, true},
-			{"a second", time.Second, true},
-			{"a second and a nanosecond", time.Second + time.Nanosecond, false},
-		} {
-			e.clock.Set(t0.Add(tc.ahead))
-			v := e.saveWith(setter(t, "n", 1))
-			e.clock.Set(t0)
-			err := e.outcome(e.m, v)
-			if tc.ok && err != nil || !tc.ok && crypto.ReasonOf(err) != crypto.ReasonPayload {
-				t.Errorf("saved %s ahead: %v, want valid: %v", tc.name, err, tc.ok)
+	for _, skew := range []time.Duration{0, 300 * time.Millisecond} {
+		t.Run(fmt.Sprintf("saved a moment in the future, skew %v", skew), func(t *testing.T) {
+			e := newHarness(t, func(c *cookiesession.Config) { c.ClockSkew = skew })
+			for _, tc := range []struct {
+				name  string
+				ahead time.Duration
+				ok    bool
+			}{
+				{"a nanosecond", time.Nanosecond, true},
+				{"a millisecond", time.Millisecond, true},
+				{"a second", time.Second, true},
+				{"a second and a nanosecond", time.Second + time.Nanosecond, false},
+			} {
+				e.clock.Set(t0.Add(tc.ahead))
+				v := e.saveWith(setter(t, "n", 1))
+				e.clock.Set(t0)
+				err := e.outcome(e.m, v)
+				if tc.ok && err != nil || !tc.ok && crypto.ReasonOf(err) != crypto.ReasonPayload {
+					t.Errorf("saved %s ahead: %v, want valid: %v", tc.name, err, tc.ok)
+				}
 			}
+		})
+	}
+	// The leaked-key runbook (SECURITY.md): NotBefore at the end of the
+	// replacement plus max(ClockSkew, 1s) refuses a session a forger
+	// stamped as issued (and saved) as late as a reader would accept.
+	t.Run("NotBefore covers the second", func(t *testing.T) {
+		e := newHarness(t, nil)
+		e.clock.Set(t0.Add(time.Second)) // the latest a reader at t0 accepts
+		forged := e.saveWith(setter(t, "n", 1))
+		cut := e.with(func(c *cookiesession.Config) { c.NotBefore = t0.Add(time.Second + time.Nanosecond) })
+		e.clock.Set(t0.Add(time.Second))
+		if err := e.outcome(cut, forged); !errors.Is(err, cookiesession.ErrRevoked) {
+			t.Errorf("issued at the end of the replacement + 1s, NotBefore just after: %v, want ErrRevoked", err)
 		}
 	})
 }

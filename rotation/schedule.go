@@ -22,7 +22,9 @@ type ScheduleConfig struct {
 	// ClockSkew is the largest clock difference between instances, less
 	// than Period. Around a period boundary, an instance whose clock is
 	// ahead seals with the next period's key: every instance accepts the
-	// keys of the periods that any clock within ClockSkew calls current.
+	// keys of the periods that any clock within ClockSkew calls current,
+	// and the next period's key in the last second before it whatever
+	// ClockSkew says (clocks that agree still differ by milliseconds).
 	ClockSkew time.Duration
 }
 
@@ -96,7 +98,11 @@ func (s *Schedule) At(now time.Time) *Keyring {
 	t := now.Unix()
 	cur := s.periodOf(t)
 	lo := s.periodOf(t-s.skew) - s.prev
-	hi := s.periodOf(t + s.skew)
+	// The next period's key opens a second before its period whatever
+	// the skew: clocks that agree still differ by milliseconds, and a
+	// value sealed by one just past the boundary must open on another
+	// just before it (cookiesession allows the same second).
+	hi := s.periodOf(t + max(s.skew, 1))
 	if c := s.cache.Load(); c != nil && c.lo == lo && c.cur == cur && c.hi == hi {
 		return c.ring
 	}

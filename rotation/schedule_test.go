@@ -222,6 +222,27 @@ func TestSchedulesAgreeWithinSkew(t *testing.T) {
 	}
 }
 
+// TestScheduleMillisecondsApart: with no skew configured, an instance a
+// millisecond past a boundary seals with the new period's key, and one a
+// millisecond before it opens that: clocks that agree still differ by
+// that much.
+func TestScheduleMillisecondsApart(t *testing.T) {
+	t.Parallel()
+	m := newKey(t)
+	cfg := rotation.ScheduleConfig{Period: time.Hour, Previous: 1}
+	a, b := newSchedule(t, m, cfg), newSchedule(t, m, cfg)
+	boundary := unix(29_000_000*3600, 0)
+	for _, d := range []time.Duration{time.Nanosecond, time.Millisecond, 999 * time.Millisecond} {
+		ra, rb := a.At(boundary), b.At(boundary.Add(-d))
+		if ra.Primary().ID() == rb.Primary().ID() {
+			t.Fatalf("the two sides of a boundary seal with the same key")
+		}
+		if _, _, err := rb.Open(nil, sealRing(t, ra, "after"), testContext); err != nil {
+			t.Errorf("sealed at the boundary, opened %v before it: %v", d, err)
+		}
+	}
+}
+
 func TestScheduleRingSize(t *testing.T) {
 	t.Parallel()
 	const period = 60
@@ -229,8 +250,14 @@ func TestScheduleRingSize(t *testing.T) {
 		s := newSchedule(t, newKey(t), rotation.ScheduleConfig{Period: period * time.Second, Previous: prev})
 		for _, now := range []time.Time{unix(0, 0), unix(-1, 0), unix(29_000_000*period, 0),
 			unix(29_000_000*period-1, 0), unix(29_000_000*period+30, 0), unix(29_000_000*period, -time.Nanosecond)} {
-			if got := len(s.At(now).Entries()); got != prev+1 {
-				t.Errorf("skew 0, Previous %d: ring at %v holds %d keys, want Previous+1", prev, now, got)
+			// In the last second of a period, the next period's key
+			// opens too, whatever the skew.
+			want := prev + 1
+			if (now.Unix()%period+period)%period == period-1 {
+				want++
+			}
+			if got := len(s.At(now).Entries()); got != want {
+				t.Errorf("skew 0, Previous %d: ring at %v holds %d keys, want %d", prev, now, got, want)
 			}
 		}
 	}
