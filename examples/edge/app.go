@@ -77,16 +77,12 @@ func newManager(keys rotation.Source) (*cookiesession.Manager, error) {
 	return cookiesession.New(cookiesession.Config{Keys: keys})
 }
 
-// handle serves one request. cookieHeader is the request's Cookie header
-// ("" if none), body its body. It returns the status, the response header
+// handle serves one request. cookieHeaders are the request's Cookie header
+// fields (none if it had none), body its body. It returns the status, the response header
 // fields (every Set-Cookie, Vary and Cache-Control among them) and the
 // body.
-func handle(sessions *cookiesession.Manager, method, path, cookieHeader, body string) (status int, headers http.Header, respBody string) {
-	var cookies []string
-	if cookieHeader != "" {
-		cookies = append(cookies, cookieHeader)
-	}
-	s := sessions.Load(context.Background(), cookies...)
+func handle(sessions *cookiesession.Manager, method, path string, cookieHeaders []string, body string) (status int, headers http.Header, respBody string) {
+	s := sessions.Load(context.Background(), cookieHeaders...)
 	headers = http.Header{"Content-Type": {"application/json"}}
 	status, respBody = route(s, method, path, body, headers)
 	if err := sessions.Commit(s, status, headers); err != nil {

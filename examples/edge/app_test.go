@@ -71,15 +71,15 @@ func wantResponse(t *testing.T, what string, status int, body string, wantStatus
 func TestCountAndLogout(t *testing.T) {
 	m, _ := testManager(t)
 
-	status, h, body := handle(m, "GET", "/count", "", "")
+	status, h, body := handle(m, "GET", "/count", cookieList(""), "")
 	wantResponse(t, "first GET /count", status, body, 200, `{"count":1}`)
 	first := sessionCookie(t, h)
 
-	status, h, body = handle(m, "GET", "/count", "theme=dark; "+first, "")
+	status, h, body = handle(m, "GET", "/count", cookieList("theme=dark; "+first), "")
 	wantResponse(t, "second GET /count", status, body, 200, `{"count":2}`)
 	second := sessionCookie(t, h)
 
-	status, h, body = handle(m, "POST", "/logout", second, "")
+	status, h, body = handle(m, "POST", "/logout", cookieList(second), "")
 	wantResponse(t, "POST /logout", status, body, 200, `{"loggedOut":true}`)
 	del, err := http.ParseSetCookie(h.Get("Set-Cookie"))
 	if err != nil || len(h.Values("Set-Cookie")) != 1 {
@@ -95,8 +95,8 @@ func TestCountAndLogout(t *testing.T) {
 // count 1, a new cookie, and never an error status.
 func TestTamperedCookieStartsAfresh(t *testing.T) {
 	m, _ := testManager(t)
-	_, h, _ := handle(m, "GET", "/count", "", "")
-	_, h, _ = handle(m, "GET", "/count", sessionCookie(t, h), "")
+	_, h, _ := handle(m, "GET", "/count", cookieList(""), "")
+	_, h, _ = handle(m, "GET", "/count", cookieList(sessionCookie(t, h)), "")
 	name, value, _ := strings.Cut(sessionCookie(t, h), "=")
 	for i := range len(value) {
 		b := []byte(value)
@@ -104,12 +104,12 @@ func TestTamperedCookieStartsAfresh(t *testing.T) {
 		if value[i] == 'A' {
 			b[i] = 'B'
 		}
-		status, h, body := handle(m, "GET", "/count", name+"="+string(b), "")
+		status, h, body := handle(m, "GET", "/count", cookieList(name+"="+string(b)), "")
 		wantResponse(t, fmt.Sprintf("GET /count with a cookie changed at %d", i), status, body, 200, `{"count":1}`)
 		sessionCookie(t, h)
 	}
 	for _, junk := range []string{name + "=", name + "=garbage", name + "=" + value + "A", "other=" + value, name} {
-		status, _, body := handle(m, "GET", "/count", junk, "")
+		status, _, body := handle(m, "GET", "/count", cookieList(junk), "")
 		wantResponse(t, "GET /count with a bad cookie", status, body, 200, `{"count":1}`)
 	}
 }
@@ -118,8 +118,8 @@ func TestTamperedCookieStartsAfresh(t *testing.T) {
 func TestOtherKeysStartAfresh(t *testing.T) {
 	m1, _ := testManager(t)
 	m2, _ := testManager(t)
-	_, h, _ := handle(m1, "GET", "/count", "", "")
-	status, _, body := handle(m2, "GET", "/count", sessionCookie(t, h), "")
+	_, h, _ := handle(m1, "GET", "/count", cookieList(""), "")
+	status, _, body := handle(m2, "GET", "/count", cookieList(sessionCookie(t, h)), "")
 	wantResponse(t, "GET /count with another instance's cookie", status, body, 200, `{"count":1}`)
 }
 
@@ -137,7 +137,7 @@ func TestNoCookieWithoutSession(t *testing.T) {
 		{"HEAD", "/count", 405, "GET"},
 		{"GET", "/logout", 405, "POST"},
 	} {
-		status, h, _ := handle(m, tc.method, tc.path, "", "")
+		status, h, _ := handle(m, tc.method, tc.path, cookieList(""), "")
 		if status != tc.status || h.Get("Allow") != tc.allow || h.Get("Set-Cookie") != "" {
 			t.Errorf("%s %s = %d, Allow %q, Set-Cookie %q; want %d, Allow %q, no cookie",
 				tc.method, tc.path, status, h.Get("Allow"), h.Get("Set-Cookie"), tc.status, tc.allow)
@@ -165,7 +165,7 @@ func TestSharedKeys(t *testing.T) {
 	if err := other.Commit(s, 200, h); err != nil {
 		t.Fatal(err)
 	}
-	status, h, body := handle(m, "GET", "/count", sessionCookie(t, h), "")
+	status, h, body := handle(m, "GET", "/count", cookieList(sessionCookie(t, h)), "")
 	wantResponse(t, "GET /count with a seeded cookie", status, body, 200, `{"count":42}`)
 	n, ok, err := cookiesession.Get[int](other.Load(context.Background(), sessionCookie(t, h)), "count")
 	if n != 42 || !ok || err != nil {
@@ -233,3 +233,11 @@ func TestWriteResponse(t *testing.T) {
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrShortWrite }
+
+// cookieList is a request's Cookie fields: none for "".
+func cookieList(header string) []string {
+	if header == "" {
+		return nil
+	}
+	return []string{header}
+}

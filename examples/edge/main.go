@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"syscall/js"
 
 	"github.com/crumbhq/crumb/cookiesession"
@@ -43,10 +44,15 @@ func main() {
 }
 
 // fetch is crumbFetch(request, body): it reads the method, URL and Cookie
-// header of a Fetch API Request, and body, the request's body as text,
-// which the host reads (await request.text(): reading it here would need a
-// Promise); runs handle and returns a Response carrying every header field,
-// each Set-Cookie appended on its own.
+// header of a Fetch API Request, and body, the request's body as a
+// Uint8Array (or a string), which the host reads, at most maxNote+1 bytes
+// of it (reading it here would need a Promise); runs handle and returns a
+// Response carrying every header field, each Set-Cookie appended on its
+// own.
+//
+// Fetch API Headers join several Cookie fields into one value with ", "
+// (HTTP/2 and some platforms send one field per cookie); the value is
+// split there again, so that each field reaches Load as it would natively.
 func fetch(sessions *cookiesession.Manager, args []js.Value) (response js.Value) {
 	global := js.Global()
 	defer func() {
@@ -58,16 +64,22 @@ func fetch(sessions *cookiesession.Manager, args []js.Value) (response js.Value)
 		}
 	}()
 	req := args[0]
-	cookie := ""
-	if v := req.Get("headers").Call("get", "cookie"); v.Type() == js.TypeString {
-		cookie = v.String()
+	var cookies []string
+	if v := req.Get("headers").Call("get", "cookie"); v.Type() == js.TypeString && v.String() != "" {
+		cookies = strings.Split(v.String(), ", ")
 	}
-	body := ""
-	if len(args) > 1 && args[1].Type() == js.TypeString {
-		body = args[1].String()
+	var body []byte
+	if len(args) > 1 {
+		switch b := args[1]; {
+		case b.Type() == js.TypeString:
+			body = []byte(b.String())
+		case b.InstanceOf(global.Get("Uint8Array")):
+			body = make([]byte, b.Get("length").Int())
+			js.CopyBytesToGo(body, b)
+		}
 	}
 	path := global.Get("URL").New(req.Get("url")).Get("pathname").String()
-	status, header, respBody := handle(sessions, req.Get("method").String(), path, cookie, body)
+	status, header, respBody := handle(sessions, req.Get("method").String(), path, cookies, string(body))
 	h := global.Get("Headers").New()
 	for name, values := range header {
 		for _, v := range values {

@@ -46,7 +46,11 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	status, header, body := handle(sessions, method, path, cookie, string(reqBody))
+	var cookies []string
+	if cookie != "" {
+		cookies = []string{cookie}
+	}
+	status, header, body := handle(sessions, method, path, cookies, string(reqBody))
 	if err := writeResponse(os.Stdout, status, header, body); err != nil {
 		fail(err)
 	}

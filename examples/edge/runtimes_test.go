@@ -1,4 +1,4 @@
-//go:build !js && !wasip1
+//go:build unix
 
 package main
 
@@ -39,6 +39,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,6 +60,12 @@ func requireTool(t *testing.T, name string) string {
 			t.Fatal("CRUMB_REQUIRE_EDGE=1 but " + msg)
 		}
 		t.Skip(msg)
+	}
+	// npm installs a Node script in place of the binary when its install
+	// scripts do not run; the script neither passes file descriptors on
+	// nor dies with its child. Use the binary.
+	if head, err := os.ReadFile(path); err != nil || !bytes.HasPrefix(head, []byte("\x7fELF")) {
+		t.Fatalf("%s is not the %s binary (a script wrapper? npm did not run its install scripts): put the binary on PATH, as .ci/run does", path, name)
 	}
 	return path
 }
@@ -139,14 +146,13 @@ func nativeServer(t *testing.T, keys edgeKeys) string {
 	return srv.URL
 }
 
-// bundle assembles a directory holding the js/wasm build, Go's
+// bundle assembles a directory holding the js/wasm build wasm, Go's
 // wasm_exec.js and the files of dir (workerd/ or deno/), and returns it
 // with the gzip -9 size of what a deployment uploads (the JavaScript
 // modules and the WebAssembly binary).
-func bundle(t *testing.T, dir string) (string, int) {
+func bundle(t *testing.T, dir, wasm string) (string, int) {
 	t.Helper()
 	out := t.TempDir()
-	wasm := buildWasm(t, "js")
 	goroot, err := exec.Command("go", "env", "GOROOT").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -245,11 +251,15 @@ func startLogged(t *testing.T, cmd *exec.Cmd) *lockedBuffer {
 	if cmd.Stdout == nil {
 		cmd.Stdout = logs
 	}
+	// Its own process group, killed whole at the end: a runtime's helper
+	// processes go with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		cmd.Wait()
 	})
 	return logs
@@ -273,21 +283,35 @@ func (l *lockedBuffer) String() string {
 }
 
 // exchange is one request and what came back, normalised for comparison
-// across hosts: cookie values and dates vary, the rest must not.
+// across hosts: cookie values and the Expires date of a live cookie vary
+// (the date is checked against Max-Age instead), the rest must not.
 type exchange struct {
 	Step         string
 	Status       int
 	Body         string
-	SetCookie    []string // each line with its value and Expires replaced
-	Vary         string
-	CacheControl string
+	SetCookie    []string // each line with its value, and a live cookie's Expires, replaced
+	Vary         []string
+	CacheControl []string
+	ContentType  string
 	Allow        string
 }
 
 var (
 	cookieValue = regexp.MustCompile(`^([^=]+)=[^;]+`)
-	expires     = regexp.MustCompile(`; Expires=[^;]+`)
+	expires     = regexp.MustCompile(`; Expires=([^;]+)`)
 )
+
+// fields returns every value of a header field, each comma-separated
+// element on its own, in order: what two hosts send must match whole.
+func fields(h http.Header, name string) []string {
+	var out []string
+	for _, v := range h.Values(name) {
+		for e := range strings.SplitSeq(v, ",") {
+			out = append(out, strings.TrimSpace(e))
+		}
+	}
+	return out
+}
 
 // client sends the scenario's requests to one host.
 type client struct {
@@ -299,7 +323,8 @@ type client struct {
 	first time.Time // when the first response arrived
 }
 
-// send makes a request with the given Cookie header and body, records the
+// send makes a request with the given Cookie header (lines separated by
+// "\n" are sent as separate Cookie fields) and body, records the
 // normalised exchange under step (unless step is ""), and returns the
 // response's status, body and session cookie pair ("" if none set).
 func (c *client) send(step, method, path, cookie, body string) (int, string, string) {
@@ -308,8 +333,10 @@ func (c *client) send(step, method, path, cookie, body string) (int, string, str
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	if cookie != "" {
-		req.Header.Set("Cookie", cookie)
+	for line := range strings.SplitSeq(cookie, "\n") {
+		if line != "" {
+			req.Header.Add("Cookie", line) // several lines: several Cookie fields
+		}
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -331,12 +358,24 @@ func (c *client) send(step, method, path, cookie, body string) (int, string, str
 	if resp.StatusCode >= 500 {
 		c.t.Fatalf("%s: %s %s", step, resp.Status, b)
 	}
-	e := exchange{Step: step, Status: resp.StatusCode, Body: string(b), Vary: resp.Header.Get("Vary"),
-		CacheControl: resp.Header.Get("Cache-Control"), Allow: resp.Header.Get("Allow")}
+	e := exchange{Step: step, Status: resp.StatusCode, Body: string(b), Vary: fields(resp.Header, "Vary"),
+		CacheControl: fields(resp.Header, "Cache-Control"), ContentType: resp.Header.Get("Content-Type"), Allow: resp.Header.Get("Allow")}
 	pair := ""
 	for _, line := range resp.Header.Values("Set-Cookie") {
-		e.SetCookie = append(e.SetCookie, expires.ReplaceAllString(cookieValue.ReplaceAllString(line, "$1=VALUE"), "; Expires=DATE"))
-		if ck, err := http.ParseSetCookie(line); err == nil && ck.MaxAge >= 0 && ck.Value != "" {
+		ck, err := http.ParseSetCookie(line)
+		if err != nil {
+			c.t.Fatalf("%s: a Set-Cookie line does not parse: %v", step, err)
+		}
+		norm := cookieValue.ReplaceAllString(line, "$1=VALUE")
+		if ck.MaxAge > 0 {
+			// A live cookie's Expires is now + Max-Age, to the second.
+			if d := time.Until(ck.Expires) - time.Duration(ck.MaxAge)*time.Second; d < -5*time.Second || d > 5*time.Second {
+				c.t.Errorf("%s: Expires %v is not now + Max-Age %d", step, ck.Expires, ck.MaxAge)
+			}
+			norm = expires.ReplaceAllString(norm, "; Expires=DATE")
+		}
+		e.SetCookie = append(e.SetCookie, norm)
+		if ck.MaxAge >= 0 && ck.Value != "" {
 			pair = ck.Name + "=" + ck.Value
 		}
 	}
@@ -371,7 +410,7 @@ func scenario(t *testing.T, url string, keys edgeKeys) *client {
 	st, body, c3 := c.send("login", "POST", "/login", c2, "user=ann")
 	c.want("login", 200, `{"user":"ann"}`, st, body)
 	if s2, s3 := open(c2), open(c3); s3.ID() == "" || s3.ID() == s2.ID() {
-		t.Errorf("login: session ID %q, before %q: want a new one (CycleKey)", s3.ID(), s2.ID())
+		t.Errorf("login: session ID empty (%v) or unchanged (%v): want a new one (CycleKey)", s3.ID() == "", s3.ID() == s2.ID())
 	}
 	st, body, c4 := c.send("logged in", "GET", "/count", c3, "")
 	c.want("logged in", 200, `{"count":3,"user":"ann"}`, st, body)
@@ -382,14 +421,22 @@ func scenario(t *testing.T, url string, keys edgeKeys) *client {
 	}
 	st, body, _ = c.send("other cookies around it", "GET", "/count", "theme=dark; "+c4+"; lang=en", "")
 	c.want("other cookies around it", 200, `{"count":4,"user":"ann"}`, st, body)
+	// Two Cookie fields, as HTTP/2 clients send them: Fetch API hosts join
+	// them with ", ".
+	st, body, _ = c.send("two Cookie fields", "GET", "/count", "theme=dark\n"+c4, "")
+	c.want("two Cookie fields", 200, `{"count":4,"user":"ann"}`, st, body)
 
 	// Every one-character change and every truncation of the value gives
 	// a fresh session, never an error.
 	name, value, _ := strings.Cut(c4, "=")
 	fresh := 0
 	for i := range len(value) {
-		for _, v := range []string{value[:i] + string("AB"[boolInt(value[i] == 'A')]) + value[i+1:], value[:i]} {
-			st, body, _ = c.send("", "GET", "/count", name+"="+v, "")
+		for j, v := range []string{value[:i] + string("AB"[boolInt(value[i] == 'A')]) + value[i+1:], value[:i]} {
+			step := "" // the first few are compared whole, the rest by body
+			if i < 3 {
+				step = fmt.Sprintf("tampered %d.%d", i, j)
+			}
+			st, body, _ = c.send(step, "GET", "/count", name+"="+v, "")
 			if st == 200 && body == "{\"count\":1}\n" {
 				fresh++
 			} else {
@@ -423,6 +470,8 @@ func scenario(t *testing.T, url string, keys edgeKeys) *client {
 	if st != http.StatusRequestEntityTooLarge || !strings.Contains(body, `"error":"session too large"`) {
 		t.Errorf("a note too large: %d %q, want 413 session too large", st, body)
 	}
+	st, body, _ = c.send("a body over the limit", "POST", "/note", c5, strings.Repeat("n", maxNote+100))
+	c.want("a body over the limit", 413, `{"error":"note too long"}`, st, body)
 	st, body, _ = c.send("after the refused note", "GET", "/count", c5, "")
 	c.want("after the refused note", 200, `{"count":4,"user":"ann"}`, st, body)
 	if note, _, _ := cookiesession.Get[string](open(c5), "note"); len(note) != 100 {
@@ -454,7 +503,8 @@ func boolInt(b bool) int {
 }
 
 // TestEdgeRuntimes runs the scenario in the native middleware, then in
-// workerd and in Deno, and compares every exchange with the native one.
+// workerd and in Deno, one after the other (so that each start-up is timed
+// alone), and compares every exchange with the native one.
 func TestEdgeRuntimes(t *testing.T) {
 	t.Parallel()
 	keys := newEdgeKeys(t)
@@ -474,33 +524,74 @@ func TestEdgeRuntimes(t *testing.T) {
 			}
 		}
 	}
-	report := func(t *testing.T, name string, started time.Time, c *client, extra string) {
-		t.Helper()
-		later := slices.Clone(c.times[1:])
-		slices.Sort(later)
-		t.Logf("%s: first response %v after the process started (%s); first request %v; later requests median %v (%d requests)",
-			name, c.first.Sub(started).Round(time.Millisecond), extra, c.times[0].Round(time.Microsecond),
-			later[len(later)/2].Round(time.Microsecond), len(c.times))
+	later := func(c *client) time.Duration {
+		l := slices.Clone(c.times[1:])
+		slices.Sort(l)
+		return l[len(l)/2].Round(time.Microsecond)
+	}
+	var wasm string
+	tools := map[string]string{}
+	for _, name := range []string{"workerd", "deno"} {
+		if path, err := exec.LookPath(name); err == nil || os.Getenv("CRUMB_REQUIRE_EDGE") == "1" {
+			tools[name] = path
+		}
+	}
+	if len(tools) > 0 {
+		wasm = buildWasm(t, "js")
 	}
 
 	t.Run("workerd", func(t *testing.T) {
-		t.Parallel()
 		bin := requireTool(t, "workerd")
-		dir, size := bundle(t, "workerd")
+		dir, size := bundle(t, "workerd", wasm)
 		url, started := startWorkerd(t, bin, dir, keys.list)
+		// /-/ready answers without starting Go: workerd's start and the
+		// module's compile, then the Go program's start in the first
+		// request of the scenario.
+		ready := &client{t: t, url: url, http: &http.Client{Timeout: time.Minute}}
+		if st, body, _ := ready.send("", "GET", "/-/ready", "", ""); st != 200 || body != "ready\n" {
+			t.Fatalf("/-/ready: %d %q", st, body)
+		}
 		c := scenario(t, url, keys)
 		compare(t, c)
-		report(t, "workerd "+toolVersion(bin, "--version"), started, c,
-			fmt.Sprintf("Worker upload, gzip -9: %d bytes, %.2f MiB", size, float64(size)/(1<<20)))
+		t.Logf("workerd %s: first response %v after the process started (the Worker loaded: workerd's start and the module's compile; "+
+			"Worker upload %d bytes gzip -9, %.2f MiB); first request %v (the Go program's start, then the request); later requests median %v (%d requests)",
+			toolVersion(bin, "--version"), ready.first.Sub(started).Round(time.Millisecond), size, float64(size)/(1<<20),
+			c.times[0].Round(time.Millisecond), later(c), len(c.times))
 	})
 	t.Run("deno", func(t *testing.T) {
-		t.Parallel()
 		bin := requireTool(t, "deno")
-		dir, _ := bundle(t, "deno")
+		dir, _ := bundle(t, "deno", wasm)
 		url, started, figures := startDeno(t, bin, dir, keys.list)
+		listening := time.Since(started)
 		c := scenario(t, url, keys)
 		compare(t, c)
-		report(t, "deno "+toolVersion(bin, "--version"), started, c, figures)
+		t.Logf("deno %s: listening %v after the process started (in main.mjs: %s); first request %v; later requests median %v (%d requests)",
+			toolVersion(bin, "--version"), listening.Round(time.Millisecond), figures, c.times[0].Round(time.Millisecond), later(c), len(c.times))
+	})
+	// Without keys, neither host serves with a throwaway key.
+	t.Run("no keys", func(t *testing.T) {
+		if _, ok := tools["workerd"]; ok {
+			dir, _ := bundle(t, "workerd", wasm)
+			url, _ := startWorkerd(t, requireTool(t, "workerd"), dir, "")
+			resp, err := (&http.Client{Timeout: time.Minute}).Get(url + "/count")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusInternalServerError || len(resp.Header.Values("Set-Cookie")) != 0 {
+				t.Errorf("workerd without CRUMB_KEYS: %s, %d cookies set; want 500 and none", resp.Status, len(resp.Header.Values("Set-Cookie")))
+			}
+		}
+		if _, ok := tools["deno"]; ok {
+			dir, _ := bundle(t, "deno", wasm)
+			cmd := command(t, time.Minute, []string{"CRUMB_KEYS=", "PORT=0", "DENO_NO_UPDATE_CHECK=1", "DENO_DIR=" + t.TempDir()},
+				requireTool(t, "deno"), "run", "--allow-read="+dir, "--allow-env=CRUMB_KEYS,PORT", "--allow-net=127.0.0.1", "main.mjs")
+			cmd.Dir = dir
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "CRUMB_KEYS is not set") {
+				t.Errorf("deno without CRUMB_KEYS: %v, %q; want it to refuse to start", err, out)
+			}
+		}
 	})
 }
 
