@@ -168,19 +168,8 @@ func TestFetchUnderNode(t *testing.T) {
 		keys := keyList(t)
 		m := managerFor(t, keys)
 		// A cookie sealed natively, to be opened by the wasm module.
-		seed := m.Load(context.Background())
-		if err := seed.Set("count", 41); err != nil {
-			t.Fatal(err)
-		}
-		h := http.Header{}
-		if err := m.Commit(seed, http.StatusOK, h); err != nil {
-			t.Fatal(err)
-		}
-		c, err := http.ParseSetCookie(h.Get("Set-Cookie"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := run(t, "CRUMB_KEYS="+keys, "CRUMB_SEED_COOKIE="+c.Name+"="+c.Value)
+		seed := seal(t, m, map[string]any{"count": 41})
+		s := run(t, "CRUMB_KEYS="+keys, "CRUMB_SEED_COOKIE="+seed)
 		if s.WarnedThrowaway {
 			t.Error("the module warned of a throwaway key although CRUMB_KEYS was set")
 		}
@@ -203,6 +192,26 @@ func TestFetchUnderNode(t *testing.T) {
 			t.Error("a cookie sealed under the throwaway key opened under another key")
 		}
 	})
+}
+
+// seal returns a Cookie pair for a session holding data, sealed natively.
+func seal(t *testing.T, m *cookiesession.Manager, data map[string]any) string {
+	t.Helper()
+	s := m.Load(context.Background())
+	for k, v := range data {
+		if err := s.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := http.Header{}
+	if err := m.Commit(s, http.StatusOK, h); err != nil {
+		t.Fatal(err)
+	}
+	c, err := http.ParseSetCookie(h.Get("Set-Cookie"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Name + "=" + c.Value
 }
 
 func nodeVersion(node string) string {

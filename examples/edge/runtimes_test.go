@@ -105,26 +105,6 @@ func (k edgeKeys) manager(t *testing.T, clock func() time.Time, primary *crypto.
 	return m
 }
 
-// seal returns a Cookie pair for a session holding data, sealed natively.
-func seal(t *testing.T, m *cookiesession.Manager, data map[string]any) string {
-	t.Helper()
-	s := m.Load(context.Background())
-	for k, v := range data {
-		if err := s.Set(k, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	h := http.Header{}
-	if err := m.Commit(s, http.StatusOK, h); err != nil {
-		t.Fatal(err)
-	}
-	c, err := http.ParseSetCookie(h.Get("Set-Cookie"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c.Name + "=" + c.Value
-}
-
 // nativeServer serves route through the native middleware, as a net/http
 // application would: the reference for every runtime.
 func nativeServer(t *testing.T, keys edgeKeys) string {

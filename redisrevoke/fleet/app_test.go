@@ -358,12 +358,13 @@ func (in *instance) admin(w http.ResponseWriter, r *http.Request) {
 	case "/-/quiesce":
 		// Wait (a bounded while) for the connections the proxy closed to
 		// be gone and for their goroutines to end, then report.
-		in.conns.waitAtMost(1, 5*time.Second)
+		in.conns.waitFor(func(n int) bool { return n <= 1 }, 5*time.Second)
 		waitGoroutines(r.Context(), atoi(r.FormValue("goroutines")), 5*time.Second)
 	case "/-/await-redis-failure":
 		// Wait (a bounded while) until a command to Redis has failed
 		// after the caller's count.
-		in.redisFailures.waitAbove(atoi(r.FormValue("after")), 10*time.Second)
+		after := atoi(r.FormValue("after"))
+		in.redisFailures.waitFor(func(n int) bool { return n > after }, 10*time.Second)
 	case "/-/stats":
 	default:
 		http.NotFound(w, r)
@@ -379,11 +380,11 @@ func (in *instance) admin(w http.ResponseWriter, r *http.Request) {
 		a.Stats = &st
 	}
 	a.Goroutines = runtime.NumGoroutine()
-	a.Conns = in.conns.open()
+	a.Conns = in.conns.value()
 	if in.rdb != nil {
 		ps := in.rdb.PoolStats()
 		a.RedisConns, a.RedisIdle = int(ps.TotalConns), int(ps.IdleConns)
-		a.RedisFailures = in.redisFailures.count()
+		a.RedisFailures = in.redisFailures.value()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(a)
@@ -405,52 +406,44 @@ func waitGoroutines(ctx context.Context, n int, limit time.Duration) {
 	}
 }
 
-// connCounter counts a server's open connections, and lets a caller wait
-// for the count to drop, woken by each change.
-type connCounter struct {
+// watched is a count that callers can wait on, woken by each change.
+type watched struct {
 	mu      sync.Mutex
 	n       int
 	changed chan struct{} // closed and replaced at each change
 }
 
-func (c *connCounter) track(_ net.Conn, s http.ConnState) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch s {
-	case http.StateNew:
-		c.n++
-	case http.StateClosed, http.StateHijacked:
-		c.n--
-	default:
-		return
-	}
-	if c.changed != nil {
-		close(c.changed)
-		c.changed = nil
+func (w *watched) add(d int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.n += d
+	if w.changed != nil {
+		close(w.changed)
+		w.changed = nil
 	}
 }
 
-func (c *connCounter) open() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n
+func (w *watched) value() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n
 }
 
-// waitAtMost waits until at most n connections are open, or limit passes.
-func (c *connCounter) waitAtMost(n int, limit time.Duration) {
+// waitFor waits until ok holds of the count, or limit passes.
+func (w *watched) waitFor(ok func(int) bool, limit time.Duration) {
 	timer := time.NewTimer(limit)
 	defer timer.Stop()
 	for {
-		c.mu.Lock()
-		if c.n <= n {
-			c.mu.Unlock()
+		w.mu.Lock()
+		if ok(w.n) {
+			w.mu.Unlock()
 			return
 		}
-		if c.changed == nil {
-			c.changed = make(chan struct{})
+		if w.changed == nil {
+			w.changed = make(chan struct{})
 		}
-		ch := c.changed
-		c.mu.Unlock()
+		ch := w.changed
+		w.mu.Unlock()
 		select {
 		case <-ch:
 		case <-timer.C:
@@ -459,13 +452,20 @@ func (c *connCounter) waitAtMost(n int, limit time.Duration) {
 	}
 }
 
-// failureCounter is a go-redis hook that counts failed commands, and lets a
-// caller wait for the count to pass a value, woken by each failure.
-type failureCounter struct {
-	mu      sync.Mutex
-	n       int
-	changed chan struct{}
+// connCounter counts a server's open connections (its ConnState hook).
+type connCounter struct{ watched }
+
+func (c *connCounter) track(_ net.Conn, s http.ConnState) {
+	switch s {
+	case http.StateNew:
+		c.add(1)
+	case http.StateClosed, http.StateHijacked:
+		c.add(-1)
+	}
 }
+
+// failureCounter is a go-redis hook that counts failed commands.
+type failureCounter struct{ watched }
 
 func (f *failureCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (f *failureCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
@@ -475,43 +475,8 @@ func (f *failureCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
 		if err != nil && err != redis.Nil {
-			f.mu.Lock()
-			f.n++
-			if f.changed != nil {
-				close(f.changed)
-				f.changed = nil
-			}
-			f.mu.Unlock()
+			f.add(1)
 		}
 		return err
-	}
-}
-
-func (f *failureCounter) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.n
-}
-
-// waitAbove waits until more than n commands have failed, or limit passes.
-func (f *failureCounter) waitAbove(n int, limit time.Duration) {
-	timer := time.NewTimer(limit)
-	defer timer.Stop()
-	for {
-		f.mu.Lock()
-		if f.n > n {
-			f.mu.Unlock()
-			return
-		}
-		if f.changed == nil {
-			f.changed = make(chan struct{})
-		}
-		ch := f.changed
-		f.mu.Unlock()
-		select {
-		case <-ch:
-		case <-timer.C:
-			return
-		}
 	}
 }

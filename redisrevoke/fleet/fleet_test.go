@@ -67,16 +67,7 @@ func TestFleet(t *testing.T) {
 		sinceRetire := r.revokedCount()
 
 		// An instance dies mid-traffic (SIGKILL) and comes back.
-		m := f.instances[1]
-		for id, ks := range f.call(m, "/-/stats", nil).Stats.Keys {
-			killed[id] = addKeyStats(killed[id], ks)
-		}
-		f.proxy.expectDown.Store(true)
-		m.p.kill()
-		r.phase("instance " + m.name + " killed")
-		f.startMember(m, fleetConfig{})
-		r.phase("instance " + m.name + " restarted")
-		f.proxy.expectDown.Store(false)
+		f.bounce(r, f.instances[1], killed)
 
 		// Redis dies (SIGKILL), and stays down until every instance has
 		// met the outage (a command failed), then comes back with what it
@@ -141,15 +132,27 @@ func TestFleetSchedule(t *testing.T) {
 				}
 			}
 		}
-		m := f.instances[2]
-		f.proxy.expectDown.Store(true)
-		m.p.kill()
-		r.phase("instance " + m.name + " killed")
-		f.startMember(m, fleetConfig{})
-		r.phase("instance " + m.name + " restarted")
-		f.proxy.expectDown.Store(false)
+		f.bounce(r, f.instances[2], nil)
 	}
 	r.finish(nil)
+}
+
+// bounce kills m mid-traffic (SIGKILL) and starts it again, with traffic
+// in both states; killed (if not nil) gets the counts it had. Meanwhile
+// the proxy is told to expect requests failing at an instance.
+func (f *fleet) bounce(r *run, m *member, killed map[string]cookiesession.KeyStats) {
+	f.tb.Helper()
+	if killed != nil {
+		for id, ks := range f.call(m, "/-/stats", nil).Stats.Keys {
+			killed[id] = addKeyStats(killed[id], ks)
+		}
+	}
+	f.proxy.expectDown.Store(true)
+	m.p.kill()
+	r.phase("instance " + m.name + " killed")
+	f.startMember(m, fleetConfig{})
+	r.phase("instance " + m.name + " restarted")
+	f.proxy.expectDown.Store(false)
 }
 
 // moveClocks sets every instance's clock to target plus its skew, all at
