@@ -16,13 +16,13 @@
 package migrate
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/crumbhq/crumb/cookiesession"
+	"github.com/crumbhq/crumb/internal/jsonnum"
 )
 
 // ErrRefused is matched by the errors a Reader returns for a cookie that
@@ -108,34 +108,11 @@ func Handler(cfg Config, next http.Handler) http.Handler {
 // storeAll stores every key of an old session as it is.
 func storeAll(old map[string]any, s *cookiesession.Session) error {
 	for k, v := range old {
-		if err := s.Set(k, numbers(v)); err != nil {
+		if err := s.Set(k, jsonnum.Convert(v)); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// numbers turns JSON numbers into int64 or float64.
-func numbers(v any) any {
-	switch v := v.(type) {
-	case json.Number:
-		if i, err := v.Int64(); err == nil {
-			return i
-		}
-		if f, err := v.Float64(); err == nil {
-			return f
-		}
-		return v.String()
-	case map[string]any:
-		for k, e := range v {
-			v[k] = numbers(e)
-		}
-	case []any:
-		for i, e := range v {
-			v[i] = numbers(e)
-		}
-	}
-	return v
 }
 
 // deleter adds the old cookie's deletion to the response, when deleteIf

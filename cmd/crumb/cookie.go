@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"sort"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/crumbhq/crumb/crypto"
 	"github.com/crumbhq/crumb/internal/format"
 	"github.com/crumbhq/crumb/internal/inspect"
+	"github.com/crumbhq/crumb/internal/jsonnum"
 	"github.com/crumbhq/crumb/rotation"
 )
 
@@ -269,7 +269,7 @@ func sealCookie(args []string, stdout io.Writer, now func() time.Time) error {
 	}
 	sort.Strings(keysInOrder)
 	for _, k := range keysInOrder {
-		if err := s.Set(k, numbers(data[k])); err != nil {
+		if err := s.Set(k, jsonnum.Convert(data[k])); err != nil {
 			return fmt.Errorf("%q: %w", k, err)
 		}
 	}
@@ -292,29 +292,4 @@ func sealCookie(args []string, stdout io.Writer, now func() time.Time) error {
 	}
 	_, err = fmt.Fprintln(stdout, strings.Join(pairs, "; "))
 	return err
-}
-
-// numbers turns the json.Numbers in v into int64 where they are integers
-// that fit, float64 otherwise.
-func numbers(v any) any {
-	switch v := v.(type) {
-	case json.Number:
-		if i, err := v.Int64(); err == nil {
-			return i
-		}
-		f, err := v.Float64()
-		if err != nil || math.IsInf(f, 0) {
-			return v.String()
-		}
-		return f
-	case map[string]any:
-		for k, e := range v {
-			v[k] = numbers(e)
-		}
-	case []any:
-		for i, e := range v {
-			v[i] = numbers(e)
-		}
-	}
-	return v
 }
