@@ -97,12 +97,14 @@ func handle(sessions *cookiesession.Manager, method, path string, cookieHeaders 
 // maxNote bounds a note's length before it is tried in the session.
 const maxNote = 16 << 10
 
+// methods is each route's method.
+var methods = map[string]string{"/count": http.MethodGet, "/login": http.MethodPost, "/note": http.MethodPost, "/logout": http.MethodPost}
+
 // route runs the application on s and returns the status and body. It is
 // the same whether the session comes from Manager.Handler (natively) or
 // from Load and Commit (at the edge).
 func route(s *cookiesession.Session, method, path, body string, headers http.Header) (int, string) {
-	allow := map[string]string{"/count": http.MethodGet, "/login": http.MethodPost, "/note": http.MethodPost, "/logout": http.MethodPost}
-	want, ok := allow[path]
+	want, ok := methods[path]
 	switch {
 	case !ok:
 		return http.StatusNotFound, `{"error":"not found"}`

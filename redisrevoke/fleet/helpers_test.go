@@ -228,30 +228,28 @@ func startFleet(tb testing.TB, cfg fleetConfig) *fleet {
 	tb.Helper()
 	f := &fleet{tb: tb, dir: tb.TempDir(), admin: &http.Client{Transport: &http.Transport{}}}
 	tb.Cleanup(f.admin.CloseIdleConnections)
+	// The keys: a key list each instance gets a copy of, or the master
+	// key of the schedule they all derive theirs from.
+	var keyText []byte
 	if !cfg.bare {
 		f.redis = startRedis(tb)
 		f.crumb = buildCrumb(tb)
-	}
-	var keyText []byte
-	if !cfg.bare {
-		name := "keys"
 		args := []string{"keygen"}
 		if cfg.schedule {
-			name, args = "master", []string{"keygen", "-master"}
+			args = append(args, "-master")
 		}
 		var err error
-		keyText, err = exec.Command(f.crumb, args...).Output()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		path := filepath.Join(f.dir, name)
-		if err := os.WriteFile(path, keyText, 0o600); err != nil {
+		if keyText, err = exec.Command(f.crumb, args...).Output(); err != nil {
 			tb.Fatal(err)
 		}
 		if cfg.schedule {
-			f.master = path
+			f.master = filepath.Join(f.dir, "master")
+			if err := os.WriteFile(f.master, keyText, 0o600); err != nil {
+				tb.Fatal(err)
+			}
 		}
 	}
+	var addrs []string
 	for i := range 3 {
 		m := &member{name: fmt.Sprintf("i%d", i+1), addr: freePort(tb)}
 		if cfg.offsets != nil {
@@ -264,12 +262,9 @@ func startFleet(tb testing.TB, cfg fleetConfig) *fleet {
 			}
 		}
 		f.instances = append(f.instances, m)
+		addrs = append(addrs, m.addr)
 		f.startMember(m, cfg)
 		tb.Cleanup(func() { m.p.kill() })
-	}
-	addrs := make([]string, len(f.instances))
-	for i, m := range f.instances {
-		addrs[i] = m.addr
 	}
 	f.proxy = newProxy(addrs)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
